@@ -1,0 +1,129 @@
+"""Dataset cards: a YAML header `datasets` and the Hub read, and a body a stranger can trust."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from .folder import write_atomic
+
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                   (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
+
+
+def size_category(n: int) -> str:
+    return next((name for limit, name in SIZE_CATEGORIES if n < limit), "n>10M")
+
+
+def yaml_header(license: str, rows: int, tags: list[str], has_rejected: bool) -> str:
+    lines = ["---", f"license: {license}", "language:", "- en", "task_categories:",
+             "- text-generation", "size_categories:", f"- {size_category(rows)}", "tags:"]
+    lines += [f"- {t}" for t in tags]
+    lines += ["configs:", "- config_name: default", "  data_files:", "  - split: train",
+              "    path: data/*.parquet"]
+    if has_rejected:
+        lines += ["- config_name: rejected", "  data_files:", "  - split: train",
+                  "    path: rejected/*.parquet"]
+    return "\n".join(lines + ["---", ""])
+
+
+def run_totals(state: Path) -> dict:
+    """Teacher tokens and wall time summed over every run that wrote this folder."""
+    totals = Counter()
+    runs = 0
+    path = state / "runs.jsonl"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                run = json.loads(line)
+            except ValueError:
+                continue
+            runs += 1
+            for key in ("prompt_tokens", "completion_tokens", "wall_s", "written_this_run"):
+                totals[key] += run.get(key) or 0
+    return {"runs": runs, **totals}
+
+
+def write_story_card(job, summary) -> Path:
+    config, folder = job.config, job.folder
+    kept = folder.read("data", ["text", "completion_tokens", "words_used", "features"])
+    texts = kept.column("text").to_pylist()
+    rejected = summary.rejected
+    total_rows = summary.kept + sum(rejected.values())
+    openers = Counter(" ".join(t.split()[:4]) for t in texts)
+    once = sum(t.lower().startswith("once upon a time") for t in texts)
+    totals = run_totals(folder.state)
+    tok = totals.get("completion_tokens", 0)
+    wall = totals.get("wall_s", 0.0)
+    features = Counter(f for fs in kept.column("features").to_pylist() for f in fs)
+
+    def pct(x: int, n: int) -> str:
+        return f"{100 * x / n:.1f} %" if n else "n/a"
+
+    reasons = "\n".join(f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common())
+    body = f"""
+# TinyStories-style synthetic stories
+
+{summary.kept} short stories for training small language models, written by a local teacher model
+under random vocabulary constraints in the manner of TinyStories (Eldan & Li 2023), then verified.
+Made with `schoolhouse generate stories`.
+
+```python
+from datasets import load_dataset
+stories = load_dataset("path/or/repo")               # kept stories
+rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `reason` column
+```
+
+## How it was made
+- **Teacher**: `{job.teacher_spec.name}`
+- **Prompt**: template `{job.sampler.template.name}` (sha `{job.sampler.template.sha}`): each prompt
+  samples one noun, one verb and one adjective from a {len(job.sampler.vocabulary)}-word child
+  vocabulary (Dale-Chall easy words, WordNet parts of speech, `wordfreq` ranking) and up to
+  {config.max_features} story features ({", ".join(f.name for f in job.sampler.features)}).
+- **Sampling**: temperature {config.temperature}, top-p {config.top_p}, repetition penalty
+  {config.repetition_penalty}, at most {config.max_tokens} tokens, a fixed seed per request
+  (run seed {config.seed}); best of {config.best_of} completion(s) per prompt.
+- **Verification** (first failing check names the drop reason): not truncated at the token limit,
+  {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
+  repetition (Gopher thresholds), all three required words present in some inflection.
+
+## Counts
+| | rows | share |
+|---|---|---|
+| prompts | {total_rows} | |
+| kept | {summary.kept} | {pct(summary.kept, total_rows)} |
+| rejected | {sum(rejected.values())} | {pct(sum(rejected.values()), total_rows)} |
+
+| drop reason | rows | share of prompts |
+|---|---|---|
+{reasons or "| (none) | 0 | |"}
+
+- Teacher tokens: {totals.get("prompt_tokens", 0):,} prompt, {tok:,} completion, over
+  {totals.get("runs", 0)} run(s) and {wall:,.0f} s of generation ({tok / wall if wall else 0:,.0f} output tok/s).
+- Kept stories' completion tokens: {sum(kept.column("completion_tokens").to_pylist()):,}.
+- Stories opening with "Once upon a time": {pct(once, len(texts))} (TinyStories: 59 %).
+  Most common openings: {"; ".join(f"“{o}…” ({c})" for o, c in openers.most_common(3)) or "n/a"}.
+- Story features among kept rows: {", ".join(f"{k} {v}" for k, v in features.most_common()) or "none"}.
+
+## Columns
+Every row records its provenance: `id` (stable: template sha + seed + prompt index), `index`,
+`text`, `prompt`, `words` (noun / verb / adjective), `features`, `template`, `template_sha`,
+`teacher`, `sampling` (including the per-request seed), `seed`, `prompt_tokens`,
+`completion_tokens`, `finish_reason`, `candidates` and `candidate` (best-of sampling),
+`words_used`. Rejected rows add `reason`.
+
+## Limitations
+A small teacher writes simple but imperfect English; the checks above test form (length,
+repetition, required words), not truth or safety. Review before training anything that matters.
+
+## Generating config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(config.license, summary.kept, ["synthetic", "tinystories", "schoolhouse"],
+                         bool(folder.shards("rejected")))
+    path = config.out / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path

@@ -1,0 +1,182 @@
+"""The `schoolhouse` command.
+
+    schoolhouse generate stories -n 200 --seed 7 --out out/stories
+    schoolhouse teacher serve --port 8000
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+from pydantic import BaseModel, ValidationError
+
+from .config import StoriesConfig
+
+# Errors a user can fix: printed as one line, exit code 2, no traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, RuntimeError)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
+    """One click option per config field, named after it, with the field's help and default."""
+    short = short or {}
+
+    def decorate(fn):
+        for name, info in reversed(model.model_fields.items()):
+            flag = f"--{name.replace('_', '-')}"
+            decls = [short[name], flag] if name in short else [flag]
+            annotation = info.annotation
+            kind = {int: int, float: float, str: str}.get(annotation, str)
+            if name in ("out", "vocabulary", "features"):
+                kind = click.Path(path_type=Path)
+            required = info.is_required()
+            default = None if required else info.default
+            help_text = info.description or name.replace("_", " ")
+            fn = click.option(*decls, name, type=kind, required=required, default=default,
+                              show_default=not required and default is not None,
+                              help=help_text)(fn)
+        return fn
+
+    return decorate
+
+
+def build_config(model: type[BaseModel], values: dict, short: dict[str, str]) -> BaseModel:
+    try:
+        return model(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else ""
+        flag = short.get(name) or f"--{name.replace('_', '-')}"
+        fail(f"{flag}: {err['msg']} (got {err.get('input')!r})")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="schoolhouse")
+def main() -> None:
+    """Synthetic textbooks for small language models: a teacher writes, graders keep, a student learns."""
+
+
+@main.group()
+def generate() -> None:
+    """Write a synthetic dataset with the teacher."""
+
+
+STORY_SHORT = {"n": "-n"}
+
+
+@generate.command("stories")
+@config_options(StoriesConfig, STORY_SHORT)
+@click.option("--progress/--no-progress", default=True, show_default=True, help="show a progress bar")
+@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
+def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
+    """TinyStories-style stories under random noun/verb/adjective and feature constraints.
+
+    Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
+    with its reason). Rerunning the same command resumes an interrupted run.
+    """
+    from filters import apply_filters, story_filters
+
+    from .generation import generate_stories
+
+    config = build_config(StoriesConfig, values, STORY_SHORT)
+    verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+    try:
+        summary = generate_stories(config, verify, progress=progress)
+    except USER_ERRORS as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command to resume")
+    if json_summary:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(format_summary(summary))
+
+
+def format_summary(summary) -> str:
+    d = summary.to_dict()
+    total = summary.kept + sum(summary.rejected.values())
+    lines = [f"\n{d['out']}: {summary.kept} kept, {sum(summary.rejected.values())} rejected "
+             f"of {total} prompts (requested {summary.requested})"]
+    for reason, count in summary.rejected.most_common():
+        lines.append(f"  rejected {reason:<24} {count:>6}")
+    if summary.skipped:
+        lines.append(f"  resumed: {summary.skipped} rows were already written, "
+                     f"{summary.written} written now")
+    lines.append(f"  teacher   {summary.teacher}")
+    lines.append(f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} "
+                 f"completion in {summary.wall_s:.1f} s ({summary.tok_s:.0f} output tok/s)")
+    if d["adherence_all_words"] is not None:
+        lines.append(f"  adherence {100 * d['adherence_all_words']:.1f} % of completions used all "
+                     "three words (before filtering)")
+    return "\n".join(lines)
+
+
+@main.group()
+def teacher() -> None:
+    """Prepare or serve a teacher model."""
+
+
+@teacher.command("prepare")
+@click.option("--teacher", "spec", default="embedded", show_default=True,
+              help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE)")
+def teacher_prepare(spec: str) -> None:
+    """Convert an embedded teacher's GGUF file once and print its model folder."""
+    from .teacher.embedded import EMBEDDED, model_dir
+
+    if spec not in EMBEDDED:
+        fail(f"--teacher: {spec!r} is not an embedded teacher ({', '.join(EMBEDDED)})")
+    try:
+        click.echo(model_dir(spec))
+    except USER_ERRORS as e:
+        fail(str(e))
+
+
+@teacher.command("serve")
+@click.option("--teacher", "spec", default="embedded", show_default=True,
+              help="'embedded' or a local model folder")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (loopback by default; 0.0.0.0 exposes it)")
+@click.option("--port", default=8000, show_default=True, help="port (0 picks a free one)")
+@click.option("--kv-cache-gib", default=4.0, show_default=True, help="vLLM CPU KV cache (GiB)")
+@click.option("--log", type=click.Path(path_type=Path), help="write the server's log here")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def teacher_serve(spec: str, host: str, port: int, kv_cache_gib: float, log: Path | None,
+                  extra: tuple[str, ...]) -> None:
+    """Start vLLM's OpenAI-compatible server on a teacher and print its URL.
+
+    Arguments after `--` go to the vLLM server unchanged. Stop it with Ctrl-C.
+    """
+    from .teacher import resolve_teacher
+    from .teacher.embedded import model_dir
+    from .teacher.serve import start_server, stop_server
+
+    try:
+        resolved = resolve_teacher(spec)
+        if resolved.kind == "http":
+            fail("--teacher: serve takes 'embedded' or a model folder, not a URL")
+        folder = model_dir(resolved.target) if resolved.kind == "embedded" else resolved.target
+        click.echo(f"starting vLLM on {folder} ...", err=True)
+        proc, url = start_server(folder, resolved.name, host=host, port=port,
+                                 kv_cache_gib=kv_cache_gib, extra=extra, log=log)
+    except USER_ERRORS as e:
+        fail(str(e))
+    click.echo(url)
+    click.echo(f"serving {resolved.name}; use --teacher {url}  (Ctrl-C stops it)", err=True)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(proc)
+
+
+if __name__ == "__main__":
+    main()

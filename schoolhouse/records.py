@@ -1,0 +1,75 @@
+"""Record types: one per kind of data, with the provenance every row carries."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+
+def stable_id(template_sha: str, seed: int, index: int) -> str:
+    """A row id that is the same on every rerun of the same prompt, and differs across templates."""
+    return hashlib.sha256(f"{template_sha}:{seed}:{index}".encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class Story:
+    """One prompt's outcome: a kept story, or a rejected one with its `reason`."""
+
+    id: str
+    index: int
+    text: str
+    prompt: str
+    words: dict[str, str]  # noun / verb / adjective the story had to use
+    features: list[str]
+    template: str
+    template_sha: str
+    teacher: str
+    sampling: dict[str, Any]
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    candidates: int = 1  # completions sampled for this prompt (--best-of)
+    candidate: int = 0  # which of them this row is
+    words_used: list[str] = field(default_factory=list)
+    reason: str | None = None  # set on rejected rows only
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SAMPLING_TYPE = pa.struct(
+    [
+        ("temperature", pa.float64()),
+        ("top_p", pa.float64()),
+        ("repetition_penalty", pa.float64()),
+        ("max_tokens", pa.int64()),
+        ("seed", pa.int64()),
+    ]
+)
+
+STORY_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("index", pa.int64()),
+        ("text", pa.string()),
+        ("prompt", pa.string()),
+        ("words", pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())])),
+        ("features", pa.list_(pa.string())),
+        ("template", pa.string()),
+        ("template_sha", pa.string()),
+        ("teacher", pa.string()),
+        ("sampling", SAMPLING_TYPE),
+        ("seed", pa.int64()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("finish_reason", pa.string()),
+        ("candidates", pa.int64()),
+        ("candidate", pa.int64()),
+        ("words_used", pa.list_(pa.string())),
+    ]
+)
+REJECTED_STORY_SCHEMA = STORY_SCHEMA.append(pa.field("reason", pa.string()))

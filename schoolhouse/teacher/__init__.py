@@ -1,0 +1,69 @@
+"""One teacher interface, real backends behind it: `open_teacher("embedded" | DIR | URL[,URL])`.
+
+Resolving a spec checks it (the folder holds a model, the servers answer) without starting an
+engine, so bad input fails in a second, before any work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import Completion, Request, Sampling, Teacher, TeacherError
+from .embedded import EMBEDDED
+
+__all__ = ["Completion", "Request", "Sampling", "Teacher", "TeacherError", "TeacherSpec",
+           "resolve_teacher"]
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    kind: str  # "embedded" | "folder" | "http"
+    target: str  # embedded name, folder path, or comma-separated base URLs
+    name: str  # what rows record as the teacher
+
+    def open(self, **options) -> Teacher:
+        if self.kind == "http":
+            from .http import HTTPTeacher
+
+            http_keys = {"concurrency", "timeout", "retries", "backoff", "api_key"}
+            return HTTPTeacher(self.target.split(","), self.name,
+                               **{k: v for k, v in options.items() if k in http_keys})
+        from .engine import EngineTeacher
+
+        folder = self.target
+        if self.kind == "embedded":
+            from .embedded import model_dir
+
+            folder = model_dir(self.target)
+        engine_keys = {"kv_cache_gib", "window", "seed", "max_model_len", "gpu_memory_utilization"}
+        return EngineTeacher(folder, self.name,
+                             **{k: v for k, v in options.items() if k in engine_keys})
+
+
+def resolve_teacher(spec: str) -> TeacherSpec:
+    spec = spec.strip()
+    if spec in EMBEDDED:
+        from .embedded import gguf_path
+
+        model = EMBEDDED[spec]
+        gguf_path(model)  # the package that ships it is installed
+        return TeacherSpec("embedded", spec, f"{model.hub_id} (embedded GGUF {model.sha256[:12]})")
+    if spec.startswith(("http://", "https://")):
+        urls = [u.strip().rstrip("/") for u in spec.split(",") if u.strip()]
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise TeacherError(f"--teacher: {bad[0]!r} is not an http(s) URL")
+        from .http import HTTPTeacher
+
+        probe = HTTPTeacher(urls)  # every server answers /models, or this raises
+        probe.close()
+        return TeacherSpec("http", ",".join(urls), probe.name)
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        raise TeacherError(f"--teacher: {spec!r} is neither 'embedded', an http(s) URL, "
+                           "nor an existing model folder")
+    if not (folder / "config.json").is_file():
+        raise TeacherError(f"--teacher: {folder} has no config.json; point it at a Hugging Face "
+                           "model folder (config.json + safetensors)")
+    return TeacherSpec("folder", str(folder.resolve()), folder.resolve().name)

@@ -1,0 +1,51 @@
+"""The teacher interface every backend implements, and the values that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+
+class TeacherError(RuntimeError):
+    """The teacher cannot be started or reached, or failed for good during a run."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    # Cosmopedia's defaults (top-p 0.95, repetition penalty 1.2: a 135M model loops without one),
+    # with a little more temperature for story diversity.
+    temperature: float = 0.8
+    top_p: float = 0.95
+    repetition_penalty: float = 1.2
+    max_tokens: int = 512
+    seed: int | None = None  # per request: the same request samples the same text
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    messages: tuple[dict[str, str], ...]
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass(frozen=True)
+class Completion:
+    request_id: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" or "length"
+
+
+class Teacher(Protocol):
+    name: str  # the model, as rows record it
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
+        """Yield one completion per request, in the order they finish."""
+        ...
+
+    def close(self) -> None: ...

