@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: install
-	$(VENV)/bin/schoolhouse generate stories -n 64 --seed 7 --out out/demo-stories
+	$(VENV)/bin/schoolhouse generate stories -n 32 --best-of 4 --seed 7 --out out/demo-stories
 
 test: install
 	$(PY) -m pytest -m "not slow"

@@ -13,8 +13,17 @@ from .repetition import Repetition
 from .required_words import RequiredWords
 from .truncated import Truncated
 
-__all__ = ["Filter", "FilterResult", "apply_filters", "story_filters", "EnglishProse", "Length",
-           "Repetition", "RequiredWords", "Truncated"]
+__all__ = [
+    "Filter",
+    "FilterResult",
+    "apply_filters",
+    "story_filters",
+    "EnglishProse",
+    "Length",
+    "Repetition",
+    "RequiredWords",
+    "Truncated",
+]
 
 
 def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:

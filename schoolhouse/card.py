@@ -8,23 +8,50 @@ from pathlib import Path
 
 from .folder import write_atomic
 
-SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                   (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+]
 
 
 def size_category(n: int) -> str:
     return next((name for limit, name in SIZE_CATEGORIES if n < limit), "n>10M")
 
 
-def yaml_header(license: str, rows: int, tags: list[str], has_rejected: bool) -> str:
-    lines = ["---", f"license: {license}", "language:", "- en", "task_categories:",
-             "- text-generation", "size_categories:", f"- {size_category(rows)}", "tags:"]
+def yaml_header(
+    license: str, rows: int, tags: list[str], has_kept: bool, has_rejected: bool
+) -> str:
+    """`configs` lists only folders that hold shards: `datasets` refuses a pattern with no file."""
+    lines = [
+        "---",
+        f"license: {license}",
+        "language:",
+        "- en",
+        "task_categories:",
+        "- text-generation",
+        "size_categories:",
+        f"- {size_category(rows)}",
+        "tags:",
+    ]
     lines += [f"- {t}" for t in tags]
-    lines += ["configs:", "- config_name: default", "  data_files:", "  - split: train",
-              "    path: data/*.parquet"]
+    lines += ["configs:"]
+    if has_kept:
+        lines += [
+            "- config_name: default",
+            "  data_files:",
+            "  - split: train",
+            "    path: data/*.parquet",
+        ]
     if has_rejected:
-        lines += ["- config_name: rejected", "  data_files:", "  - split: train",
-                  "    path: rejected/*.parquet"]
+        lines += [
+            "- config_name: rejected",
+            "  data_files:",
+            "  - split: train",
+            "    path: rejected/*.parquet",
+        ]
     return "\n".join(lines + ["---", ""])
 
 
@@ -61,7 +88,9 @@ def write_story_card(job, summary) -> Path:
     def pct(x: int, n: int) -> str:
         return f"{100 * x / n:.1f} %" if n else "n/a"
 
-    reasons = "\n".join(f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common())
+    reasons = "\n".join(
+        f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common()
+    )
     body = f"""
 # TinyStories-style synthetic stories
 
@@ -82,7 +111,8 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   vocabulary (Dale-Chall easy words, WordNet parts of speech, `wordfreq` ranking) and up to
   {config.max_features} story features ({", ".join(f.name for f in job.sampler.features)}).
 - **Sampling**: temperature {config.temperature}, top-p {config.top_p}, repetition penalty
-  {config.repetition_penalty}, at most {config.max_tokens} tokens, a fixed seed per request
+  {config.repetition_penalty}, frequency penalty {config.frequency_penalty}, at most
+  {config.max_tokens} tokens, a fixed seed per request
   (run seed {config.seed}); best of {config.best_of} completion(s) per prompt.
 - **Verification** (first failing check names the drop reason): not truncated at the token limit,
   {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
@@ -122,8 +152,13 @@ repetition, required words), not truth or safety. Review before training anythin
 {config.model_dump_json(indent=2)}
 ```
 """
-    header = yaml_header(config.license, summary.kept, ["synthetic", "tinystories", "schoolhouse"],
-                         bool(folder.shards("rejected")))
+    header = yaml_header(
+        config.license,
+        summary.kept,
+        ["synthetic", "tinystories", "schoolhouse"],
+        bool(folder.shards("data")),
+        bool(folder.shards("rejected")),
+    )
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
     return path

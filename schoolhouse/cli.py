@@ -1,13 +1,14 @@
 """The `schoolhouse` command.
 
-    schoolhouse generate stories -n 200 --seed 7 --out out/stories
-    schoolhouse teacher serve --port 8000
+schoolhouse generate stories -n 200 --seed 7 --out out/stories
+schoolhouse teacher serve --port 8000
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -40,9 +41,15 @@ def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
             required = info.is_required()
             default = None if required else info.default
             help_text = info.description or name.replace("_", " ")
-            fn = click.option(*decls, name, type=kind, required=required, default=default,
-                              show_default=not required and default is not None,
-                              help=help_text)(fn)
+            fn = click.option(
+                *decls,
+                name,
+                type=kind,
+                required=required,
+                default=default,
+                show_default=not required and default is not None,
+                help=help_text,
+            )(fn)
         return fn
 
     return decorate
@@ -74,7 +81,9 @@ STORY_SHORT = {"n": "-n"}
 
 @generate.command("stories")
 @config_options(StoriesConfig, STORY_SHORT)
-@click.option("--progress/--no-progress", default=True, show_default=True, help="show a progress bar")
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
+)
 @click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
 def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
     """TinyStories-style stories under random noun/verb/adjective and feature constraints.
@@ -93,7 +102,9 @@ def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
     except USER_ERRORS as e:
         fail(str(e))
     except KeyboardInterrupt:
-        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command to resume")
+        fail(
+            f"interrupted; finished rows are saved in {config.out}: rerun the same command to resume"
+        )
     if json_summary:
         click.echo(json.dumps(summary.to_dict()))
     else:
@@ -103,19 +114,26 @@ def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
 def format_summary(summary) -> str:
     d = summary.to_dict()
     total = summary.kept + sum(summary.rejected.values())
-    lines = [f"\n{d['out']}: {summary.kept} kept, {sum(summary.rejected.values())} rejected "
-             f"of {total} prompts (requested {summary.requested})"]
+    lines = [
+        f"\n{d['out']}: {summary.kept} kept, {sum(summary.rejected.values())} rejected "
+        f"of {total} prompts (requested {summary.requested})"
+    ]
     for reason, count in summary.rejected.most_common():
         lines.append(f"  rejected {reason:<24} {count:>6}")
     if summary.skipped:
-        lines.append(f"  resumed: {summary.skipped} rows were already written, "
-                     f"{summary.written} written now")
+        lines.append(
+            f"  resumed: {summary.skipped} rows were already written, {summary.written} written now"
+        )
     lines.append(f"  teacher   {summary.teacher}")
-    lines.append(f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} "
-                 f"completion in {summary.wall_s:.1f} s ({summary.tok_s:.0f} output tok/s)")
+    lines.append(
+        f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} "
+        f"completion in {summary.wall_s:.1f} s ({summary.tok_s:.0f} output tok/s)"
+    )
     if d["adherence_all_words"] is not None:
-        lines.append(f"  adherence {100 * d['adherence_all_words']:.1f} % of completions used all "
-                     "three words (before filtering)")
+        lines.append(
+            f"  adherence {100 * d['adherence_all_words']:.1f} % of completions used all "
+            "three words (before filtering)"
+        )
     return "\n".join(lines)
 
 
@@ -125,8 +143,13 @@ def teacher() -> None:
 
 
 @teacher.command("prepare")
-@click.option("--teacher", "spec", default="embedded", show_default=True,
-              help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE)")
+@click.option(
+    "--teacher",
+    "spec",
+    default="embedded",
+    show_default=True,
+    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE)",
+)
 def teacher_prepare(spec: str) -> None:
     """Convert an embedded teacher's GGUF file once and print its model folder."""
     from .teacher.embedded import EMBEDDED, model_dir
@@ -140,16 +163,26 @@ def teacher_prepare(spec: str) -> None:
 
 
 @teacher.command("serve")
-@click.option("--teacher", "spec", default="embedded", show_default=True,
-              help="'embedded' or a local model folder")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="address to listen on (loopback by default; 0.0.0.0 exposes it)")
+@click.option(
+    "--teacher",
+    "spec",
+    default="embedded",
+    show_default=True,
+    help="'embedded' or a local model folder",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (loopback by default; 0.0.0.0 exposes it)",
+)
 @click.option("--port", default=8000, show_default=True, help="port (0 picks a free one)")
 @click.option("--kv-cache-gib", default=4.0, show_default=True, help="vLLM CPU KV cache (GiB)")
 @click.option("--log", type=click.Path(path_type=Path), help="write the server's log here")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def teacher_serve(spec: str, host: str, port: int, kv_cache_gib: float, log: Path | None,
-                  extra: tuple[str, ...]) -> None:
+def teacher_serve(
+    spec: str, host: str, port: int, kv_cache_gib: float, log: Path | None, extra: tuple[str, ...]
+) -> None:
     """Start vLLM's OpenAI-compatible server on a teacher and print its URL.
 
     Arguments after `--` go to the vLLM server unchanged. Stop it with Ctrl-C.
@@ -164,12 +197,20 @@ def teacher_serve(spec: str, host: str, port: int, kv_cache_gib: float, log: Pat
             fail("--teacher: serve takes 'embedded' or a model folder, not a URL")
         folder = model_dir(resolved.target) if resolved.kind == "embedded" else resolved.target
         click.echo(f"starting vLLM on {folder} ...", err=True)
-        proc, url = start_server(folder, resolved.name, host=host, port=port,
-                                 kv_cache_gib=kv_cache_gib, extra=extra, log=log)
+        proc, url = start_server(
+            folder,
+            resolved.name,
+            host=host,
+            port=port,
+            kv_cache_gib=kv_cache_gib,
+            extra=extra,
+            log=log,
+        )
     except USER_ERRORS as e:
         fail(str(e))
     click.echo(url)
     click.echo(f"serving {resolved.name}; use --teacher {url}  (Ctrl-C stops it)", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server on TERM too
     try:
         proc.wait()
     except KeyboardInterrupt:

@@ -19,27 +19,61 @@ class StoriesConfig(BaseModel):
     out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
     seed: int = Field(0, description="sampling seed: the same seed gives the same prompts")
     teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
-    best_of: int = Field(1, ge=1, le=32, description="completions per prompt; keep the best verified")
+    best_of: int = Field(
+        1, ge=1, le=32, description="completions per prompt; keep the best verified"
+    )
     template: str = Field("story", description="prompt template name in prompts/")
-    vocabulary: Path | None = Field(None, description="word,pos CSV (default: prompts/vocabulary.csv)")
-    features: Path | None = Field(None, description="story features JSON (default: prompts/features.json)")
+    vocabulary: Path | None = Field(
+        None, description="word,pos CSV (default: prompts/vocabulary.csv)"
+    )
+    features: Path | None = Field(
+        None, description="story features JSON (default: prompts/features.json)"
+    )
     max_features: int = Field(2, ge=0, description="at most this many story features per prompt")
-    temperature: float = Field(Sampling.temperature, ge=0)
-    top_p: float = Field(Sampling.top_p, gt=0, le=1)
-    repetition_penalty: float = Field(Sampling.repetition_penalty, gt=0)
-    max_tokens: int = Field(Sampling.max_tokens, gt=0)
+    temperature: float = Field(Sampling.temperature, ge=0, description="sampling temperature")
+    top_p: float = Field(Sampling.top_p, gt=0, le=1, description="nucleus sampling mass")
+    repetition_penalty: float = Field(
+        Sampling.repetition_penalty,
+        gt=0,
+        description="vLLM repetition penalty (>1 penalizes tokens of the prompt too)",
+    )
+    frequency_penalty: float = Field(
+        Sampling.frequency_penalty,
+        ge=-2,
+        le=2,
+        description="penalty per earlier use of a token in the completion only",
+    )
+    max_tokens: int = Field(Sampling.max_tokens, gt=0, description="completion token limit")
     min_words: int = Field(80, ge=0, description="drop stories shorter than this (too_short)")
     max_words: int = Field(800, gt=0, description="drop stories longer than this (too_long)")
     shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
     concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
-    kv_cache_gib: float = Field(4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
     license: str = Field("apache-2.0", description="license of the dataset, for its card")
 
     # Fields that change which rows a job makes; the others (n, out, sizes) may change on resume.
-    JOB_FIELDS: ClassVar[tuple[str, ...]] = ("seed", "best_of", "template", "max_features", "temperature",
-                                   "top_p", "repetition_penalty", "max_tokens", "min_words",
-                                   "max_words")
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "seed",
+        "best_of",
+        "template",
+        "max_features",
+        "temperature",
+        "top_p",
+        "repetition_penalty",
+        "frequency_penalty",
+        "max_tokens",
+        "min_words",
+        "max_words",
+    )
 
     def sampling(self, seed: int | None = None) -> Sampling:
-        return Sampling(temperature=self.temperature, top_p=self.top_p, seed=seed,
-                        repetition_penalty=self.repetition_penalty, max_tokens=self.max_tokens)
+        return Sampling(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
+            repetition_penalty=self.repetition_penalty,
+            frequency_penalty=self.frequency_penalty,
+            max_tokens=self.max_tokens,
+        )

@@ -53,7 +53,9 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if not header or header[:2] != ["word", "pos"]:
-        raise CurriculumError(f"{path}:1: expected a header starting with 'word,pos', got {header!r}")
+        raise CurriculumError(
+            f"{path}:1: expected a header starting with 'word,pos', got {header!r}"
+        )
     words: dict[str, list[str]] = {p: [] for p in POS}
     seen: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
@@ -127,8 +129,10 @@ def load_template(name: str, required: set[str], directory: Path | None = None) 
     except jinja2.TemplateSyntaxError as e:
         raise CurriculumError(f"{path}:{e.lineno}: {e.message}") from None
     if declared - required:
-        raise CurriculumError(f"{path}: unknown variables {sorted(declared - required)}; "
-                              f"this template may use {sorted(required)}")
+        raise CurriculumError(
+            f"{path}: unknown variables {sorted(declared - required)}; "
+            f"this template may use {sorted(required)}"
+        )
     if required - declared:
         raise CurriculumError(f"{path}: never uses {sorted(required - declared)}")
     sha = hashlib.sha256(source.encode()).hexdigest()[:12]
@@ -148,8 +152,14 @@ class StorySampler:
 
     REQUIRED = {"noun", "verb", "adjective", "features"}
 
-    def __init__(self, vocabulary: Vocabulary, features: tuple[Feature, ...], template: Template,
-                 seed: int, max_features: int = 2):
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        features: tuple[Feature, ...],
+        template: Template,
+        seed: int,
+        max_features: int = 2,
+    ):
         self.vocabulary, self.features, self.template = vocabulary, features, template
         self.seed, self.max_features = seed, max_features
 

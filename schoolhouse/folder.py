@@ -53,8 +53,14 @@ def write_table_atomic(path: Path, table: pa.Table) -> None:
 
 
 class DatasetFolder:
-    def __init__(self, root: Path | str, schema: pa.Schema, rejected_schema: pa.Schema,
-                 shard_size: int = 1000, fsync_every: float = 5.0):
+    def __init__(
+        self,
+        root: Path | str,
+        schema: pa.Schema,
+        rejected_schema: pa.Schema,
+        shard_size: int = 1000,
+        fsync_every: float = 5.0,
+    ):
         self.root = Path(root)
         self.state = self.root / STATE
         self.schema, self.rejected_schema = schema, rejected_schema
@@ -74,8 +80,10 @@ class DatasetFolder:
         job_file = self.state / "job.json"
         if not job_file.exists():
             if any(self.root.iterdir()):
-                raise FolderError(f"{self.root} is not empty and holds no schoolhouse job: "
-                                  "choose a new --out folder")
+                raise FolderError(
+                    f"{self.root} is not empty and holds no schoolhouse job: "
+                    "choose a new --out folder"
+                )
             return
         try:
             saved = json.loads(job_file.read_text())
@@ -84,8 +92,10 @@ class DatasetFolder:
         if saved != job:
             keys = sorted(k for k in saved.keys() | job.keys() if saved.get(k) != job.get(k))
             diff = ", ".join(f"{k}: {saved.get(k)!r} there vs {job.get(k)!r} now" for k in keys)
-            raise FolderError(f"{self.root} holds a different job's data ({diff}); "
-                              "rerun with the same settings to resume, or choose a new --out")
+            raise FolderError(
+                f"{self.root} holds a different job's data ({diff}); "
+                "rerun with the same settings to resume, or choose a new --out"
+            )
 
     def open(self, job: dict[str, Any]) -> None:
         """Claim the folder for `job` and seal whatever an interrupted run left in its journal."""
@@ -149,8 +159,9 @@ class DatasetFolder:
             if kept:  # `datasets` cannot read a Parquet file without rows
                 write_table_atomic(self.root / "data" / name, self._table(kept, self.schema))
             if rejected:
-                write_table_atomic(self.root / "rejected" / name,
-                                   self._table(rejected, self.rejected_schema))
+                write_table_atomic(
+                    self.root / "rejected" / name, self._table(rejected, self.rejected_schema)
+                )
         journal.unlink()
 
     @staticmethod

@@ -48,12 +48,22 @@ class Summary:
         return self.completion_tokens / self.wall_s if self.wall_s else 0.0
 
     def to_dict(self) -> dict:
-        return {"out": self.out, "requested": self.requested, "teacher": self.teacher,
-                "kept": self.kept, "rejected": dict(self.rejected.most_common()),
-                "skipped_already_done": self.skipped, "written_this_run": self.written,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "adherence_all_words": self.all_words_used / self.completions if self.completions else None,
-                "wall_s": round(self.wall_s, 2), "output_tok_s": round(self.tok_s, 1)}
+        return {
+            "out": self.out,
+            "requested": self.requested,
+            "teacher": self.teacher,
+            "kept": self.kept,
+            "rejected": dict(self.rejected.most_common()),
+            "skipped_already_done": self.skipped,
+            "written_this_run": self.written,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "adherence_all_words": self.all_words_used / self.completions
+            if self.completions
+            else None,
+            "wall_s": round(self.wall_s, 2),
+            "output_tok_s": round(self.tok_s, 1),
+        }
 
 
 @dataclass
@@ -77,16 +87,22 @@ def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = No
     template = load_template(config.template, StorySampler.REQUIRED)
     spec = teacher_spec or resolve_teacher(config.teacher)
     sampler = StorySampler(vocabulary, features, template, config.seed, config.max_features)
-    job = {"kind": "stories", "template_sha": template.sha, "teacher": spec.name,
-           "vocabulary_sha": vocabulary.sha[:12],
-           "features": [f.name for f in features]}
+    job = {
+        "kind": "stories",
+        "template_sha": template.sha,
+        "teacher": spec.name,
+        "vocabulary_sha": vocabulary.sha[:12],
+        "features": [f.name for f in features],
+    }
     job |= {k: getattr(config, k) for k in StoriesConfig.JOB_FIELDS}
     folder = DatasetFolder(config.out, STORY_SCHEMA, REJECTED_STORY_SCHEMA, config.shard_size)
     folder.check(job)
     over = [i for i in folder.done_indices() if i >= config.n]
     if over:
-        raise ValueError(f"{config.out} already holds rows for prompts up to #{max(over)}: "
-                         f"use -n {max(over) + 1} or more, or a new --out")
+        raise ValueError(
+            f"{config.out} already holds rows for prompts up to #{max(over)}: "
+            f"use -n {max(over) + 1} or more, or a new --out"
+        )
     return StoriesJob(config, sampler, folder, spec, job)
 
 
@@ -95,8 +111,9 @@ def request_seed(seed: int, index: int, candidate: int) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def run_stories(job: StoriesJob, teacher: Teacher | None, verify: Verify,
-                progress: bool = True) -> Summary:
+def run_stories(
+    job: StoriesJob, teacher: Teacher | None, verify: Verify, progress: bool = True
+) -> Summary:
     """Write one row per pending prompt; `teacher` may be None when nothing is pending."""
     config, folder = job.config, job.folder
     folder.open(job.job)
@@ -128,9 +145,11 @@ def run_stories(job: StoriesJob, teacher: Teacher | None, verify: Verify,
                 summary.rejected[story.reason] += 1
             if bar:
                 elapsed = time.monotonic() - started
-                bar.set_postfix_str(f"{summary.completion_tokens / elapsed:.0f} tok/s, "
-                                    f"kept {summary.kept}, rejected {sum(summary.rejected.values())}",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"{summary.completion_tokens / elapsed:.0f} tok/s, "
+                    f"kept {summary.kept}, rejected {sum(summary.rejected.values())}",
+                    refresh=False,
+                )
                 bar.update(1)
     finally:
         summary.wall_s = time.monotonic() - started
@@ -153,8 +172,9 @@ def _requests(config: StoriesConfig, prompts: dict) -> Iterator[Request]:
             yield Request(f"{index}:{k}", messages, sampling)
 
 
-def _choose(job: StoriesJob, prompt, completions: list[Completion], verify: Verify,
-            summary: Summary) -> Story:
+def _choose(
+    job: StoriesJob, prompt, completions: list[Completion], verify: Verify, summary: Summary
+) -> Story:
     """Verify every candidate; keep the best verified one, else reject the most promising."""
     config = job.config
     ranked = []
@@ -166,13 +186,21 @@ def _choose(job: StoriesJob, prompt, completions: list[Completion], verify: Veri
         summary.all_words_used += len(used) == len(prompt.words)
         story = Story(
             id=stable_id(job.sampler.template.sha, config.seed, prompt.index),
-            index=prompt.index, text=text, prompt=prompt.text, words=dict(prompt.words),
-            features=[f.name for f in prompt.features], template=job.sampler.template.name,
-            template_sha=job.sampler.template.sha, teacher=job.teacher_spec.name,
+            index=prompt.index,
+            text=text,
+            prompt=prompt.text,
+            words=dict(prompt.words),
+            features=[f.name for f in prompt.features],
+            template=job.sampler.template.name,
+            template_sha=job.sampler.template.sha,
+            teacher=job.teacher_spec.name,
             sampling=config.sampling(request_seed(config.seed, prompt.index, k)).to_dict(),
-            seed=config.seed, prompt_tokens=completion.prompt_tokens,
+            seed=config.seed,
+            prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
-            finish_reason=completion.finish_reason, candidates=config.best_of, candidate=k,
+            finish_reason=completion.finish_reason,
+            candidates=config.best_of,
+            candidate=k,
             words_used=used,
         )
         story.reason = verify(story)
@@ -186,8 +214,15 @@ def _progress(total: int, initial: int, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="story", desc="generate", file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="story",
+        desc="generate",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
 
 
 def _log_run(job: StoriesJob, summary: Summary) -> None:
@@ -206,15 +241,23 @@ def _count_all(job: StoriesJob, summary: Summary) -> None:
     summary.rejected = Counter(rejected.column("reason").to_pylist())
 
 
-def generate_stories(config: StoriesConfig, verify: Verify, teacher: Teacher | None = None,
-                     progress: bool = True, teacher_options: dict | None = None) -> Summary:
+def generate_stories(
+    config: StoriesConfig,
+    verify: Verify,
+    teacher: Teacher | None = None,
+    progress: bool = True,
+    teacher_options: dict | None = None,
+) -> Summary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
     job = prepare_stories(config, given)
     own = teacher is None and bool(job.pending)
     if own:
-        options = {"concurrency": config.concurrency, "kv_cache_gib": config.kv_cache_gib,
-                   "seed": config.seed} | (teacher_options or {})
+        options = {
+            "concurrency": config.concurrency,
+            "kv_cache_gib": config.kv_cache_gib,
+            "seed": config.seed,
+        } | (teacher_options or {})
         teacher = job.teacher_spec.open(**options)
     try:
         return run_stories(job, teacher, verify, progress)

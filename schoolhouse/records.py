@@ -46,6 +46,7 @@ SAMPLING_TYPE = pa.struct(
         ("temperature", pa.float64()),
         ("top_p", pa.float64()),
         ("repetition_penalty", pa.float64()),
+        ("frequency_penalty", pa.float64()),
         ("max_tokens", pa.int64()),
         ("seed", pa.int64()),
     ]
@@ -57,7 +58,10 @@ STORY_SCHEMA = pa.schema(
         ("index", pa.int64()),
         ("text", pa.string()),
         ("prompt", pa.string()),
-        ("words", pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())])),
+        (
+            "words",
+            pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())]),
+        ),
         ("features", pa.list_(pa.string())),
         ("template", pa.string()),
         ("template_sha", pa.string()),

@@ -35,7 +35,9 @@ def words_used(text: str, targets: dict[str, str]) -> list[str]:
     """The target words ({pos: word}) that occur in `text` in an inflected form, in order."""
     present = set(words(text))
     present |= {w.split("'")[0] for w in present if "'" in w}  # "dog's" counts for "dog"
-    return [w for pos, w in targets.items() if forms(w.lower(), pos if pos in UPOS else None) & present]
+    return [
+        w for pos, w in targets.items() if forms(w.lower(), pos if pos in UPOS else None) & present
+    ]
 
 
 def duplicate_ngram_fraction(tokens: list[str], n: int) -> float:

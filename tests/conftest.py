@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 # Prefect's harness caches results under PREFECT_HOME: keep it out of the user's ~/.prefect.
-os.environ.setdefault("PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "schoolhouse-test-prefect"))
+os.environ.setdefault(
+    "PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "schoolhouse-test-prefect")
+)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 STORY = """Once upon a time, in a small town, there lived a girl named Mia. Mia had a {adjective} \

@@ -12,8 +12,15 @@ from pathlib import Path
 from .base import Completion, Request, Sampling, Teacher, TeacherError
 from .embedded import EMBEDDED
 
-__all__ = ["Completion", "Request", "Sampling", "Teacher", "TeacherError", "TeacherSpec",
-           "resolve_teacher"]
+__all__ = [
+    "Completion",
+    "Request",
+    "Sampling",
+    "Teacher",
+    "TeacherError",
+    "TeacherSpec",
+    "resolve_teacher",
+]
 
 
 @dataclass(frozen=True)
@@ -27,8 +34,11 @@ class TeacherSpec:
             from .http import HTTPTeacher
 
             http_keys = {"concurrency", "timeout", "retries", "backoff", "api_key"}
-            return HTTPTeacher(self.target.split(","), self.name,
-                               **{k: v for k, v in options.items() if k in http_keys})
+            return HTTPTeacher(
+                self.target.split(","),
+                self.name,
+                **{k: v for k, v in options.items() if k in http_keys},
+            )
         from .engine import EngineTeacher
 
         folder = self.target
@@ -37,8 +47,9 @@ class TeacherSpec:
 
             folder = model_dir(self.target)
         engine_keys = {"kv_cache_gib", "window", "seed", "max_model_len", "gpu_memory_utilization"}
-        return EngineTeacher(folder, self.name,
-                             **{k: v for k, v in options.items() if k in engine_keys})
+        return EngineTeacher(
+            folder, self.name, **{k: v for k, v in options.items() if k in engine_keys}
+        )
 
 
 def resolve_teacher(spec: str) -> TeacherSpec:
@@ -61,9 +72,13 @@ def resolve_teacher(spec: str) -> TeacherSpec:
         return TeacherSpec("http", ",".join(urls), probe.name)
     folder = Path(spec).expanduser()
     if not folder.is_dir():
-        raise TeacherError(f"--teacher: {spec!r} is neither 'embedded', an http(s) URL, "
-                           "nor an existing model folder")
+        raise TeacherError(
+            f"--teacher: {spec!r} is neither 'embedded', an http(s) URL, "
+            "nor an existing model folder"
+        )
     if not (folder / "config.json").is_file():
-        raise TeacherError(f"--teacher: {folder} has no config.json; point it at a Hugging Face "
-                           "model folder (config.json + safetensors)")
+        raise TeacherError(
+            f"--teacher: {folder} has no config.json; point it at a Hugging Face "
+            "model folder (config.json + safetensors)"
+        )
     return TeacherSpec("folder", str(folder.resolve()), folder.resolve().name)

@@ -7,6 +7,7 @@ flight, and the engine's continuous batching never waits on the caller.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from importlib import metadata
@@ -26,8 +27,11 @@ def is_cpu_build() -> bool:
 
 # vLLM's CPU sampler crashes ("CPU Generator does not use offset") when a request with its own
 # seed has its prompt split across steps; with chunked prefill off, prompts are never split.
-CPU_ENGINE_ARGS = {"enable_chunked_prefill": False, "max_model_len": 4096,
-                   "max_num_batched_tokens": 4096}
+CPU_ENGINE_ARGS = {
+    "enable_chunked_prefill": False,
+    "max_model_len": 4096,
+    "max_num_batched_tokens": 4096,
+}
 
 
 def configure_cpu_engine(kv_cache_gib: float, env=os.environ) -> None:
@@ -38,8 +42,17 @@ def configure_cpu_engine(kv_cache_gib: float, env=os.environ) -> None:
 
 
 class EngineTeacher:
-    def __init__(self, model: str | Path, name: str | None = None, *, kv_cache_gib: float = 4,
-                 window: int = 512, seed: int = 0, llm=None, **engine_kwargs):
+    def __init__(
+        self,
+        model: str | Path,
+        name: str | None = None,
+        *,
+        kv_cache_gib: float = 4,
+        window: int = 512,
+        seed: int = 0,
+        llm=None,
+        **engine_kwargs,
+    ):
         """`model` is a local model folder; pass `llm` to wrap an engine built elsewhere."""
         self.model = str(model)
         self.name = name or Path(self.model).name
@@ -50,7 +63,7 @@ class EngineTeacher:
                 configure_cpu_engine(kv_cache_gib)
                 kwargs |= CPU_ENGINE_ARGS
             kwargs |= engine_kwargs
-            os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+            os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # export WARNING to see more
             from vllm import LLM
 
             try:
@@ -63,40 +76,57 @@ class EngineTeacher:
         from vllm import SamplingParams
 
         s = request.sampling
-        return SamplingParams(temperature=s.temperature, top_p=s.top_p, seed=s.seed,
-                              repetition_penalty=s.repetition_penalty, max_tokens=s.max_tokens)
+        return SamplingParams(**s.to_dict())
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         engine = self.llm.llm_engine
         source = iter(requests)
-        pending: dict[str, Request] = {}
+        pending: dict[str, tuple[str, Request]] = {}  # output id -> (engine id, request)
 
         def top_up() -> None:
             batch = list(islice(source, self.window - len(pending)))
             if batch:
-                ids = self.llm.enqueue_chat([list(r.messages) for r in batch],
-                                            [self._params(r) for r in batch], use_tqdm=False)
-                pending.update(zip(ids, batch, strict=True))
+                ids = self.llm.enqueue_chat(
+                    [list(r.messages) for r in batch],
+                    [self._params(r) for r in batch],
+                    use_tqdm=False,
+                )
+                # the engine's ids carry a random suffix that its outputs do not
+                pending.update((i.split("-")[0], (i, r)) for i, r in zip(ids, batch, strict=True))
 
         try:
             top_up()
             while pending:
-                for out in engine.step():
+                try:
+                    outputs = engine.step()
+                except Exception as e:  # EngineDeadError and friends: the engine is gone
+                    raise TeacherError(
+                        f"the vLLM engine failed ({type(e).__name__}: {e}); what "
+                        "finished is saved: rerun the same command to resume"
+                    ) from e
+                for out in outputs:
                     if not out.finished:
                         continue
-                    request = pending.pop(out.request_id)
+                    request = pending.pop(out.request_id.split("-")[0])[1]
                     best = out.outputs[0]
-                    yield Completion(request.id, best.text, len(out.prompt_token_ids or ()),
-                                     len(best.token_ids), best.finish_reason or "stop")
+                    yield Completion(
+                        request.id,
+                        best.text,
+                        len(out.prompt_token_ids or ()),
+                        len(best.token_ids),
+                        best.finish_reason or "stop",
+                    )
                 if len(pending) < self.window // 2:
                     top_up()
         finally:
             if pending:  # the caller stopped early: free the engine for the next job
-                engine.abort_request(list(pending))
+                with contextlib.suppress(Exception):  # a dead engine has nothing to free
+                    engine.abort_request([i for i, _ in pending.values()], internal=True)
 
     def close(self) -> None:
         engine = getattr(self.llm, "llm_engine", None)
         shutdown = getattr(engine, "shutdown", None) or getattr(
-            getattr(engine, "engine_core", None), "shutdown", None)
+            getattr(engine, "engine_core", None), "shutdown", None
+        )
         if shutdown:
             shutdown()

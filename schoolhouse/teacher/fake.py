@@ -9,8 +9,12 @@ from .base import Completion, Request
 
 
 class FakeTeacher:
-    def __init__(self, replies: Iterable[str] | Callable[[Request], str] = (), name: str = "fake",
-                 finish_reason: str = "stop"):
+    def __init__(
+        self,
+        replies: Iterable[str] | Callable[[Request], str] = (),
+        name: str = "fake",
+        finish_reason: str = "stop",
+    ):
         self.name = name
         self.finish_reason = finish_reason
         self._reply = replies if callable(replies) else None
@@ -22,8 +26,9 @@ class FakeTeacher:
             self.requests.append(request)
             text = self._reply(request) if self._reply else self._queue.popleft()
             prompt = " ".join(m["content"] for m in request.messages)
-            yield Completion(request.id, text, len(prompt.split()), len(text.split()),
-                             self.finish_reason)
+            yield Completion(
+                request.id, text, len(prompt.split()), len(text.split()), self.finish_reason
+            )
 
     def close(self) -> None:
         pass

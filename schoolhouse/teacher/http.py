@@ -22,17 +22,27 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 class HTTPTeacher:
-    def __init__(self, urls: list[str], model: str | None = None, *, concurrency: int = 64,
-                 timeout: float = 600, retries: int = 5, backoff: float = 1.0,
-                 api_key: str | None = None):
+    def __init__(
+        self,
+        urls: list[str],
+        model: str | None = None,
+        *,
+        concurrency: int = 64,
+        timeout: float = 600,
+        retries: int = 5,
+        backoff: float = 1.0,
+        api_key: str | None = None,
+    ):
         if not urls:
             raise TeacherError("no teacher URL given")
         self.urls = [u.rstrip("/") for u in urls]
         self.concurrency, self.retries, self.backoff = concurrency, retries, backoff
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=10),
-                                   headers={"Authorization": f"Bearer {key}"},
-                                   limits=httpx.Limits(max_connections=concurrency + 4))
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=10),
+            headers={"Authorization": f"Bearer {key}"},
+            limits=httpx.Limits(max_connections=concurrency + 4),
+        )
         self.name = model or self._served_model(self.urls[0])
         for url in self.urls[1:]:
             self._served_model(url)  # every server must answer before any work starts
@@ -45,14 +55,23 @@ class HTTPTeacher:
             response.raise_for_status()
             return response.json()["data"][0]["id"]
         except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
-            raise TeacherError(f"cannot reach the teacher at {url} ({type(e).__name__}: {e}); "
-                               "is the server running? (`schoolhouse teacher serve` starts one)") from None
+            raise TeacherError(
+                f"cannot reach the teacher at {url} ({type(e).__name__}: {e}); "
+                "is the server running? (`schoolhouse teacher serve` starts one)"
+            ) from None
 
     def _call(self, request: Request) -> Completion:
         s = request.sampling
-        body = {"model": self.name, "messages": list(request.messages), "temperature": s.temperature,
-                "top_p": s.top_p, "max_tokens": s.max_tokens, "seed": s.seed,
-                "repetition_penalty": s.repetition_penalty}  # a vLLM extension of the API
+        body = {
+            "model": self.name,
+            "messages": list(request.messages),
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+            "seed": s.seed,
+            "repetition_penalty": s.repetition_penalty,
+            "frequency_penalty": s.frequency_penalty,
+        }  # a vLLM extension of the API
         error: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -67,15 +86,21 @@ class HTTPTeacher:
                 response.raise_for_status()
                 data = response.json()
                 choice, usage = data["choices"][0], data.get("usage") or {}
-                return Completion(request.id, choice["message"]["content"] or "",
-                                  usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
-                                  choice.get("finish_reason") or "stop")
+                return Completion(
+                    request.id,
+                    choice["message"]["content"] or "",
+                    usage.get("prompt_tokens", 0),
+                    usage.get("completion_tokens", 0),
+                    choice.get("finish_reason") or "stop",
+                )
             except httpx.TransportError as e:
                 error = e
             except (httpx.HTTPStatusError, ValueError, KeyError, IndexError) as e:
                 raise TeacherError(f"the teacher at {url} gave an unusable answer: {e}") from None
-        raise TeacherError(f"the teacher failed {self.retries + 1} times ({error}); what finished "
-                           "is saved: rerun the same command to resume")
+        raise TeacherError(
+            f"the teacher failed {self.retries + 1} times ({error}); what finished "
+            "is saved: rerun the same command to resume"
+        )
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         source = iter(requests)

@@ -27,25 +27,51 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def server_command(model: Path | str, name: str, host: str, port: int,
-                   extra: list[str] | tuple[str, ...] = ()) -> list[str]:
-    return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-            "--served-model-name", name, "--host", host, "--port", str(port), "--enforce-eager",
-            "--dtype", "bfloat16", *extra]
+def server_command(
+    model: Path | str, name: str, host: str, port: int, extra: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--served-model-name",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--enforce-eager",
+        "--dtype",
+        "bfloat16",
+        *extra,
+    ]
 
 
 def cpu_server_args() -> list[str]:
     args = []
     for key, value in CPU_ENGINE_ARGS.items():
         flag = "--" + key.replace("_", "-")
-        args += [flag, str(value)] if not isinstance(value, bool) else [
-            flag if value else "--no-" + flag[2:]]
+        args += (
+            [flag, str(value)]
+            if not isinstance(value, bool)
+            else [flag if value else "--no-" + flag[2:]]
+        )
     return args
 
 
-def start_server(model: Path | str, name: str, *, host: str = "127.0.0.1", port: int = 0,
-                 kv_cache_gib: float = 4, extra: list[str] | tuple[str, ...] = (),
-                 log: Path | None = None, startup_timeout: float = 300) -> tuple[subprocess.Popen, str]:
+def start_server(
+    model: Path | str,
+    name: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    kv_cache_gib: float = 4,
+    extra: list[str] | tuple[str, ...] = (),
+    log: Path | None = None,
+    startup_timeout: float = 300,
+) -> tuple[subprocess.Popen, str]:
     """Start the server in a child process; return it with its base URL once /v1/models answers."""
     port = port or free_port(host)
     env = dict(os.environ)
@@ -53,14 +79,21 @@ def start_server(model: Path | str, name: str, *, host: str = "127.0.0.1", port:
         configure_cpu_engine(kv_cache_gib, env)
         extra = [*cpu_server_args(), *extra]
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
-    proc = subprocess.Popen(server_command(model, name, host, port, extra), env=env,
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        server_command(model, name, host, port, extra),
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://{host}:{port}/v1"
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             where = f"; see {log}" if log else ""
-            raise TeacherError(f"the vLLM server exited with code {proc.returncode} at start{where}")
+            raise TeacherError(
+                f"the vLLM server exited with code {proc.returncode} at start{where}"
+            )
         try:
             if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                 return proc, url

@@ -29,7 +29,10 @@ def test_packaged_vocabulary_is_a_child_vocabulary_split_by_part_of_speech():
     [
         ("words,pos\ndog,noun\n", ":1: expected a header"),
         ("word,pos\ndog,noun\nrun,verbb\n", ":3: part of speech 'verbb'"),
-        ("word,pos\ndog,noun\nrun,verb\nred,adjective\ndog,noun\n", ":5: 'dog' already listed on line 2"),
+        (
+            "word,pos\ndog,noun\nrun,verb\nred,adjective\ndog,noun\n",
+            ":5: 'dog' already listed on line 2",
+        ),
         ("word,pos\nDog,noun\n", ":2: 'Dog' is not a lowercase word"),
         ("word,pos\ndog\n", ":2: expected 'word,pos'"),
         ("word,pos\ndog,noun\n", "no words for verb, adjective"),
@@ -76,7 +79,9 @@ def test_template_variables_are_checked_at_load(tmp_path):
     (tmp_path / "missing.jinja2").write_text("Use {{ noun }} and {{ verb }}.")
     with pytest.raises(CurriculumError, match=r"never uses \['adjective', 'features'\]"):
         load_template("missing", StorySampler.REQUIRED, tmp_path)
-    (tmp_path / "extra.jinja2").write_text("{{ noun }}{{ verb }}{{ adjective }}{{ features }}{{ colour }}")
+    (tmp_path / "extra.jinja2").write_text(
+        "{{ noun }}{{ verb }}{{ adjective }}{{ features }}{{ colour }}"
+    )
     with pytest.raises(CurriculumError, match=r"unknown variables \['colour'\]"):
         load_template("extra", StorySampler.REQUIRED, tmp_path)
     (tmp_path / "broken.jinja2").write_text("line one\n{{ noun ")
@@ -89,6 +94,8 @@ def test_features_file_errors(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CurriculumError, match="not valid JSON"):
         load_features(path)
-    path.write_text('{"features": [{"name": "a", "instruction": "x"}, {"name": "a", "instruction": "y"}]}')
+    path.write_text(
+        '{"features": [{"name": "a", "instruction": "x"}, {"name": "a", "instruction": "y"}]}'
+    )
     with pytest.raises(CurriculumError, match=r"features\[1\] repeats the name 'a'"):
         load_features(path)

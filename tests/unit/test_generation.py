@@ -47,7 +47,7 @@ def test_every_prompt_ends_as_one_row_with_provenance(tmp_path, verify):
     row = kept[0]
     assert set(row["words"]) == {"noun", "verb", "adjective"}
     assert row["teacher"] == "fake" and row["template"] == "story" and row["seed"] == 7
-    assert row["sampling"]["repetition_penalty"] == 1.2 and row["sampling"]["seed"] is not None
+    assert row["sampling"]["frequency_penalty"] == 0.3 and row["sampling"]["seed"] is not None
     assert row["finish_reason"] == "stop" and row["completion_tokens"] > 0
     assert row["words_used"] == list(row["words"].values())
     assert json.loads((cfg.out / "config.json").read_text())["seed"] == 7
@@ -130,7 +130,9 @@ def test_a_folder_with_another_job_is_refused_untouched(tmp_path, verify):
     generate_stories(cfg, verify, teacher=teacher(), progress=False)
     before = {p: p.stat().st_mtime_ns for p in cfg.out.rglob("*")}
     with pytest.raises(FolderError, match=r"different job's data \(seed: 1 there vs 2 now\)"):
-        generate_stories(cfg.model_copy(update={"seed": 2}), verify, teacher=teacher(), progress=False)
+        generate_stories(
+            cfg.model_copy(update={"seed": 2}), verify, teacher=teacher(), progress=False
+        )
     with pytest.raises(ValueError, match=r"already holds rows for prompts up to #2: use -n 3"):
         generate_stories(cfg.model_copy(update={"n": 2}), verify, teacher=teacher(), progress=False)
     assert before == {p: p.stat().st_mtime_ns for p in cfg.out.rglob("*")}
@@ -149,5 +151,7 @@ def test_more_prompts_extend_a_finished_job(tmp_path, verify):
     cfg = config(tmp_path, n=4)
     generate_stories(cfg, verify, teacher=teacher(), progress=False)
     second = teacher()
-    summary = generate_stories(cfg.model_copy(update={"n": 7}), verify, teacher=second, progress=False)
+    summary = generate_stories(
+        cfg.model_copy(update={"n": 7}), verify, teacher=second, progress=False
+    )
     assert len(second.requests) == 3 and summary.kept == 7

@@ -1,0 +1,96 @@
+"""Generation through a real vLLM OpenAI-compatible server, and SIGKILL-then-resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.integration.conftest import cli
+
+pytestmark = pytest.mark.engine
+
+SHORT = ["--max-tokens", "96", "--min-words", "10"]  # fast: most stories end as `truncated` rows
+
+
+def all_rows(out):
+    return [r for f in sorted(out.glob("*/part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def test_cli_through_a_server_spreading_over_two_urls(teacher_server, tmp_path):
+    out = tmp_path / "out"
+    result = cli(
+        "generate",
+        "stories",
+        "-n",
+        "6",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--teacher",
+        f"{teacher_server},{teacher_server}",
+        "--json-summary",
+        "--no-progress",
+        *SHORT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["kept"] + sum(summary["rejected"].values()) == 6
+    assert summary["teacher"] == "HuggingFaceTB/SmolLM2-135M-Instruct (embedded GGUF b179c9523d0e)"
+    rows = all_rows(out)
+    assert sorted(r["index"] for r in rows) == list(range(6))
+    assert all(r["completion_tokens"] > 0 and r["text"] for r in rows)
+
+
+def test_sigkill_midway_then_rerun_finishes_exactly(teacher_server, tmp_path):
+    out, n = tmp_path / "out", 24
+    args = [
+        sys.executable,
+        "-m",
+        "schoolhouse.cli",
+        "generate",
+        "stories",
+        "-n",
+        str(n),
+        "--out",
+        str(out),
+        "--teacher",
+        teacher_server,
+        "--concurrency",
+        "4",
+        "--shard-size",
+        "5",
+        "--no-progress",
+        *SHORT,
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / ".schoolhouse"
+    deadline = time.monotonic() + 240
+    written = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        journals = list(state.glob("journal-*.jsonl")) if state.exists() else []
+        written = len(all_rows(out)) + sum(j.read_text().count("\n") for j in journals)
+        if written >= 7:  # past the first sealed shard, in the middle of the next
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < written < n
+
+    result = cli(*args[3:], "--json-summary", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    rows = all_rows(out)
+    assert len(rows) == n
+    assert len({r["id"] for r in rows}) == n
+    assert sorted(r["index"] for r in rows) == list(range(n))
+    assert summary["skipped_already_done"] >= written - 1  # only the torn last line may rerun
+    assert summary["written_this_run"] == n - summary["skipped_already_done"]
+    assert not list(state.glob("journal-*")) and not list(out.rglob(".*.tmp"))

@@ -1,0 +1,106 @@
+"""The HTTP backend against small OpenAI-compatible stand-in servers on loopback."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from schoolhouse.teacher import Request, Sampling, TeacherError, resolve_teacher
+from schoolhouse.teacher.http import HTTPTeacher
+
+
+class Server:
+    def __init__(self, fail_first=0, status=503):
+        self.calls, self.bodies = 0, []
+        self.fail_first, self.status = fail_first, status
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, code, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self.reply(200, {"data": [{"id": "tiny-teacher"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.calls += 1
+                outer.bodies.append(body)
+                if outer.calls <= outer.fail_first:
+                    return self.reply(outer.status, {"error": "busy"})
+                text = "echo: " + body["messages"][0]["content"]
+                self.reply(
+                    200,
+                    {
+                        "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 5, "completion_tokens": 7},
+                    },
+                )
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def servers():
+    made = []
+    yield lambda **kw: made.append(Server(**kw)) or made[-1]
+    for s in made:
+        s.close()
+
+
+def requests(n):
+    return [
+        Request(str(i), ({"role": "user", "content": f"prompt {i}"},), Sampling(seed=i))
+        for i in range(n)
+    ]
+
+
+def test_requests_spread_across_urls_and_carry_sampling(servers):
+    a, b = servers(), servers()
+    teacher = HTTPTeacher([a.url, b.url], concurrency=4)
+    assert teacher.name == "tiny-teacher"
+    done = {c.request_id: c for c in teacher.generate(requests(10))}
+    assert sorted(done, key=int) == [str(i) for i in range(10)]
+    assert done["3"].text == "echo: prompt 3" and done["3"].completion_tokens == 7
+    assert a.calls == b.calls == 5
+    body = a.bodies[0]
+    assert body["frequency_penalty"] == 0.3 and body["top_p"] == 0.95 and body["seed"] is not None
+
+
+def test_busy_server_is_retried_with_backoff(servers):
+    busy = servers(fail_first=2, status=503)
+    teacher = HTTPTeacher([busy.url], concurrency=1, backoff=0.01)
+    assert len(list(teacher.generate(requests(3)))) == 3
+    assert busy.calls == 5
+
+
+def test_a_server_that_dies_ends_the_run_with_a_resume_hint(servers):
+    server = servers()
+    teacher = HTTPTeacher([server.url], concurrency=2, retries=2, backoff=0.01)
+    server.close()
+    with pytest.raises(TeacherError, match="failed 3 times .* rerun the same command to resume"):
+        list(teacher.generate(requests(4)))
+
+
+def test_resolve_checks_every_url_before_work(servers):
+    a = servers()
+    spec = resolve_teacher(f"{a.url}, {a.url}/")
+    assert spec.kind == "http" and spec.name == "tiny-teacher" and spec.target == f"{a.url},{a.url}"
+    with pytest.raises(TeacherError, match="cannot reach the teacher at http://127.0.0.1:9/v1"):
+        resolve_teacher(f"{a.url},http://127.0.0.1:9/v1")
+    assert a.calls == 0  # nothing was generated
