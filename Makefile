@@ -7,7 +7,8 @@ PIP := $(PY) -m pip
 GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 EXTRA := $(if $(GPU),gpu,cpu)
 STAMP := $(VENV)/.installed-$(EXTRA)
-TOOL = $(shell $(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.toml','rb'))['tool']['schoolhouse']['$(1)']))")
+# a list from [tool.schoolhouse] in pyproject.toml, read when the recipe line runs
+TOOL = $$($(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.toml','rb'))['tool']['schoolhouse']['$(1)']))")
 # where torch's CPU wheels come from when no local wheel or configured index has them
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 

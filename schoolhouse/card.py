@@ -85,6 +85,14 @@ def write_story_card(job, summary) -> Path:
     wall = totals.get("wall_s", 0.0)
     features = Counter(f for fs in kept.column("features").to_pylist() for f in fs)
 
+    openings = [f.name for f in job.sampler.openings]
+    openings_line = (
+        f"Beyond the paper, a prompt may also ask for one of {len(openings)} ways to open the "
+        f"story ({', '.join(openings)}) or leave the opening free."
+        if openings
+        else "The opening of the story is left to the teacher."
+    )
+
     def pct(x: int, n: int) -> str:
         return f"{100 * x / n:.1f} %" if n else "n/a"
 
@@ -110,6 +118,7 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   samples one noun, one verb and one adjective from a {len(job.sampler.vocabulary)}-word child
   vocabulary (Dale-Chall easy words, WordNet parts of speech, `wordfreq` ranking) and up to
   {config.max_features} story features ({", ".join(f.name for f in job.sampler.features)}).
+  {openings_line}
 - **Sampling**: temperature {config.temperature}, top-p {config.top_p}, repetition penalty
   {config.repetition_penalty}, frequency penalty {config.frequency_penalty}, at most
   {config.max_tokens} tokens, a fixed seed per request

@@ -35,9 +35,11 @@ def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
             flag = f"--{name.replace('_', '-')}"
             decls = [short[name], flag] if name in short else [flag]
             annotation = info.annotation
-            kind = {int: int, float: float, str: str}.get(annotation, str)
-            if name in ("out", "vocabulary", "features"):
+            kind = {int: int, float: float, str: str, bool: None}.get(annotation, str)
+            if annotation in (Path, Path | None):
                 kind = click.Path(path_type=Path)
+            if annotation is bool:
+                decls = [f"{flag}/--no-{flag[2:]}"]
             required = info.is_required()
             default = None if required else info.default
             help_text = info.description or name.replace("_", " ")

@@ -29,6 +29,12 @@ class StoriesConfig(BaseModel):
     features: Path | None = Field(
         None, description="story features JSON (default: prompts/features.json)"
     )
+    openings: Path | None = Field(
+        None, description="story openings JSON (default: prompts/openings.json)"
+    )
+    vary_openings: bool = Field(
+        True, description="ask for a random kind of opening in most prompts (not in the paper)"
+    )
     max_features: int = Field(2, ge=0, description="at most this many story features per prompt")
     temperature: float = Field(Sampling.temperature, ge=0, description="sampling temperature")
     top_p: float = Field(Sampling.top_p, gt=0, le=1, description="nucleus sampling mass")
@@ -59,6 +65,7 @@ class StoriesConfig(BaseModel):
         "best_of",
         "template",
         "max_features",
+        "vary_openings",
         "temperature",
         "top_p",
         "repetition_penalty",

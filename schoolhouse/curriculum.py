@@ -84,23 +84,24 @@ class Feature:
     instruction: str
 
 
-def load_features(path: Path | None = None) -> tuple[Feature, ...]:
-    path = Path(path) if path else prompts_dir() / "features.json"
+def load_features(path: Path | None = None, key: str = "features") -> tuple[Feature, ...]:
+    """A JSON list of named instructions under `key` (story features, story openings)."""
+    path = Path(path) if path else prompts_dir() / f"{key}.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CurriculumError(f"{path}: features file not found") from None
+        raise CurriculumError(f"{path}: {key} file not found") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise CurriculumError(f"{path}: not valid JSON ({e})") from None
-    items = raw.get("features") if isinstance(raw, dict) else None
+    items = raw.get(key) if isinstance(raw, dict) else None
     if not isinstance(items, list) or not items:
-        raise CurriculumError(f"{path}: expected {{'features': [{{'name', 'instruction'}}, ...]}}")
+        raise CurriculumError(f"{path}: expected {{'{key}': [{{'name', 'instruction'}}, ...]}}")
     features, names = [], set()
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not {"name", "instruction"} <= item.keys():
-            raise CurriculumError(f"{path}: features[{i}] needs 'name' and 'instruction'")
+            raise CurriculumError(f"{path}: {key}[{i}] needs 'name' and 'instruction'")
         if item["name"] in names:
-            raise CurriculumError(f"{path}: features[{i}] repeats the name {item['name']!r}")
+            raise CurriculumError(f"{path}: {key}[{i}] repeats the name {item['name']!r}")
         names.add(item["name"])
         features.append(Feature(item["name"], item["instruction"]))
     return tuple(features)
@@ -145,12 +146,17 @@ class StoryPrompt:
     words: dict[str, str]
     features: tuple[Feature, ...]
     text: str
+    opening: Feature | None = None
 
 
 class StorySampler:
-    """TinyStories prompts: one noun, verb and adjective, plus a random subset of features."""
+    """TinyStories prompts: one noun, verb and adjective, plus a random subset of features.
 
-    REQUIRED = {"noun", "verb", "adjective", "features"}
+    Beyond the paper, a prompt may also name how the story opens: 59 % of TinyStories open with
+    "Once upon a time", which a student then learns as the only way to begin.
+    """
+
+    REQUIRED = {"noun", "verb", "adjective", "features", "opening"}
 
     def __init__(
         self,
@@ -159,14 +165,20 @@ class StorySampler:
         template: Template,
         seed: int,
         max_features: int = 2,
+        openings: tuple[Feature, ...] = (),
     ):
         self.vocabulary, self.features, self.template = vocabulary, features, template
-        self.seed, self.max_features = seed, max_features
+        self.seed, self.max_features, self.openings = seed, max_features, openings
 
     def sample(self, index: int) -> StoryPrompt:
         rng = random.Random(f"{self.seed}:{index}")
         words = {pos: rng.choice(self.vocabulary.words[pos]) for pos in POS}
         k = rng.randint(0, min(self.max_features, len(self.features)))
         chosen = tuple(sorted(rng.sample(self.features, k), key=self.features.index))
-        text = self.template.render(**words, features=[f.instruction for f in chosen])
-        return StoryPrompt(index, words, chosen, text)
+        opening = rng.choice((None, *self.openings))  # None: the teacher opens as it likes
+        text = self.template.render(
+            **words,
+            features=[f.instruction for f in chosen],
+            opening=opening.instruction if opening else "",
+        )
+        return StoryPrompt(index, words, chosen, text, opening)

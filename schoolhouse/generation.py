@@ -84,15 +84,19 @@ def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = No
     """Load and check everything; raise a one-line error before any teacher work."""
     vocabulary = load_vocabulary(config.vocabulary)
     features = load_features(config.features)
+    openings = load_features(config.openings, "openings") if config.vary_openings else ()
     template = load_template(config.template, StorySampler.REQUIRED)
     spec = teacher_spec or resolve_teacher(config.teacher)
-    sampler = StorySampler(vocabulary, features, template, config.seed, config.max_features)
+    sampler = StorySampler(
+        vocabulary, features, template, config.seed, config.max_features, openings
+    )
     job = {
         "kind": "stories",
         "template_sha": template.sha,
         "teacher": spec.name,
         "vocabulary_sha": vocabulary.sha[:12],
         "features": [f.name for f in features],
+        "openings": [f.name for f in openings],
     }
     job |= {k: getattr(config, k) for k in StoriesConfig.JOB_FIELDS}
     folder = DatasetFolder(config.out, STORY_SCHEMA, REJECTED_STORY_SCHEMA, config.shard_size)
@@ -191,6 +195,7 @@ def _choose(
             prompt=prompt.text,
             words=dict(prompt.words),
             features=[f.name for f in prompt.features],
+            opening=prompt.opening.name if prompt.opening else None,
             template=job.sampler.template.name,
             template_sha=job.sampler.template.sha,
             teacher=job.teacher_spec.name,

@@ -35,6 +35,7 @@ class Story:
     candidates: int = 1  # completions sampled for this prompt (--best-of)
     candidate: int = 0  # which of them this row is
     words_used: list[str] = field(default_factory=list)
+    opening: str | None = None  # how the prompt asked the story to open, if it did
     reason: str | None = None  # set on rejected rows only
 
     def to_row(self) -> dict[str, Any]:
@@ -63,6 +64,7 @@ STORY_SCHEMA = pa.schema(
             pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())]),
         ),
         ("features", pa.list_(pa.string())),
+        ("opening", pa.string()),
         ("template", pa.string()),
         ("template_sha", pa.string()),
         ("teacher", pa.string()),

@@ -77,10 +77,10 @@ def test_prompts_are_diverse_and_carry_their_constraints():
 
 def test_template_variables_are_checked_at_load(tmp_path):
     (tmp_path / "missing.jinja2").write_text("Use {{ noun }} and {{ verb }}.")
-    with pytest.raises(CurriculumError, match=r"never uses \['adjective', 'features'\]"):
+    with pytest.raises(CurriculumError, match=r"never uses \['adjective', 'features', 'opening'\]"):
         load_template("missing", StorySampler.REQUIRED, tmp_path)
     (tmp_path / "extra.jinja2").write_text(
-        "{{ noun }}{{ verb }}{{ adjective }}{{ features }}{{ colour }}"
+        "{{ noun }}{{ verb }}{{ adjective }}{{ features }}{{ opening }}{{ colour }}"
     )
     with pytest.raises(CurriculumError, match=r"unknown variables \['colour'\]"):
         load_template("extra", StorySampler.REQUIRED, tmp_path)
@@ -99,3 +99,14 @@ def test_features_file_errors(tmp_path):
     )
     with pytest.raises(CurriculumError, match=r"features\[1\] repeats the name 'a'"):
         load_features(path)
+
+
+def test_openings_vary_and_can_be_turned_off():
+    s = sampler(5, openings=load_features(key="openings"))
+    prompts = [s.sample(i) for i in range(100)]
+    names = {p.opening.name if p.opening else None for p in prompts}
+    assert None in names and len(names) >= 6
+    for p in prompts:
+        if p.opening:
+            assert p.opening.instruction in p.text
+    assert all(sampler(5).sample(i).opening is None for i in range(20))
