@@ -39,6 +39,8 @@ test-slow: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint docker/*Dockerfile
+	$(VENV)/bin/docker-compose -f docker/compose.yaml --profile gpu --profile cpu config -q
 
 format: install
 	$(VENV)/bin/ruff format .

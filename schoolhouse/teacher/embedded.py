@@ -105,8 +105,15 @@ def _convert(model: EmbeddedModel, target: Path) -> None:
         raise EmbeddedModelError(
             f"{source} has sha256 {actual}, expected {model.sha256}: reinstall {model.distribution}"
         )
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    try:
+        import gguf  # noqa: F401 (transformers reads the file with it)
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as e:
+        raise EmbeddedModelError(
+            f"converting an embedded teacher needs {e.name}: pip install 'schoolhouse[cpu]' "
+            "(or [gpu]), or point --teacher at a server"
+        ) from None
 
     kwargs = {"gguf_file": source.name}
     tokenizer = AutoTokenizer.from_pretrained(str(source.parent), **kwargs)

@@ -1,0 +1,56 @@
+"""No Docker engine runs here: lint the Dockerfiles and validate the compose file offline."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert path, f"{name} is installed by the dev extra"
+    return path
+
+
+@pytest.mark.parametrize("dockerfile", sorted(p.name for p in DOCKER.glob("*Dockerfile")))
+def test_dockerfiles_pass_hadolint(dockerfile):
+    result = subprocess.run(
+        [tool("hadolint"), str(DOCKER / dockerfile)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("profiles", [[], ["gpu"], ["cpu"]])
+def test_compose_file_is_valid_under_each_profile(profiles):
+    flags = [f for p in profiles for f in ("--profile", p)]
+    cmd = [
+        tool("docker-compose"),
+        "-f",
+        str(DOCKER / "compose.yaml"),
+        *flags,
+        "config",
+        "--services",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    services = set(result.stdout.split())
+    assert {"postgres", "prefect-server", "worker"} <= services
+    assert ("teacher-gpu" in services) == ("gpu" in profiles)
+    assert ("teacher-cpu" in services) == ("cpu" in profiles)
+
+
+def test_dockerfiles_copy_every_package_the_distribution_ships():
+    import tomllib
+
+    packages = tomllib.loads((DOCKER.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]
+    tops = {p.split(".")[0] for p in packages}
+    for dockerfile in DOCKER.glob("*Dockerfile"):
+        text = dockerfile.read_text()
+        assert all(f"COPY {top} ./{top}" in text for top in tops), dockerfile.name
