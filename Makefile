@@ -12,7 +12,7 @@ TOOL = $$($(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.t
 # where torch's CPU wheels come from when no local wheel or configured index has them
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install demo test test-slow lint format bench vocabulary clean
+.PHONY: install demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
 
 install: $(STAMP)
 
@@ -57,3 +57,29 @@ vocabulary: install
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
+
+# A local Prefect server (SQLite in $$PREFECT_HOME) and a process worker, on loopback, by PID.
+PREFECT_PORT ?= 4200
+PREFECT_RUN := .prefect-local
+PREFECT_BIN := $(VENV)/bin/prefect
+PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+PREFECT := PREFECT_API_URL=$(PREFECT_API_URL) $(PREFECT_BIN)
+
+prefect-up: install
+	mkdir -p $(PREFECT_RUN)
+	test -f $(PREFECT_RUN)/server.pid && kill -0 $$(cat $(PREFECT_RUN)/server.pid) 2>/dev/null || \
+	  { $(PREFECT) server start --host 127.0.0.1 --port $(PREFECT_PORT) > $(PREFECT_RUN)/server.log 2>&1 & echo $$! > $(PREFECT_RUN)/server.pid; }
+	for i in $$(seq 120); do curl -sf $(PREFECT_API_URL)/health >/dev/null && break; sleep 1; done
+	curl -sf $(PREFECT_API_URL)/health >/dev/null || { echo "the Prefect server did not start: see $(PREFECT_RUN)/server.log"; exit 1; }
+	$(PREFECT) work-pool inspect schoolhouse >/dev/null 2>&1 || $(PREFECT) work-pool create schoolhouse --type process
+	test -f $(PREFECT_RUN)/worker.pid && kill -0 $$(cat $(PREFECT_RUN)/worker.pid) 2>/dev/null || \
+	  { SCHOOLHOUSE_PROJECT_DIR=$(CURDIR) $(PREFECT) worker start --pool schoolhouse > $(PREFECT_RUN)/worker.log 2>&1 & echo $$! > $(PREFECT_RUN)/worker.pid; }
+	@echo "Prefect UI and API: $(PREFECT_API_URL:/api=) (logs in $(PREFECT_RUN)/); next: make prefect-deploy"
+
+prefect-deploy: install
+	SCHOOLHOUSE_PROJECT_DIR=$(CURDIR) $(PREFECT) --no-prompt deploy --all
+
+prefect-down:
+	for p in worker server; do f=$(PREFECT_RUN)/$$p.pid; test -f $$f || continue; pid=$$(cat $$f); \
+	  kill $$pid 2>/dev/null; for i in $$(seq 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+	  kill -9 $$pid 2>/dev/null; rm -f $$f; done; true
