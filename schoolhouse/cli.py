@@ -139,6 +139,47 @@ def format_summary(summary) -> str:
     return "\n".join(lines)
 
 
+@main.command("publish")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--repo", required=True, help="Hub dataset repo, OWNER/NAME")
+@click.option("--private", is_flag=True, help="create the repo private")
+@click.option("--revision", default=None, help="branch to commit to (created if missing)")
+@click.option(
+    "--retries", default=5, show_default=True, help="retries on rate limits and server errors"
+)
+@click.option(
+    "--backoff", default=2.0, show_default=True, help="first retry delay, doubled each time (s)"
+)
+def publish_cmd(
+    folder: Path, repo: str, private: bool, revision: str | None, retries: int, backoff: float
+) -> None:
+    """Publish a finished dataset folder to the Hugging Face Hub as one commit.
+
+    The token comes from HF_TOKEN or the login cache. A rerun after an interrupted upload
+    finishes it without duplicating files; the private resume state is never uploaded.
+    """
+    from .publish import publish
+
+    try:
+        url = publish(
+            folder,
+            repo,
+            private=private,
+            revision=revision,
+            retries=retries,
+            backoff=backoff,
+            log=lambda m: click.echo(m, err=True),
+        )
+    except USER_ERRORS as e:
+        fail(f"{e}; nothing was published" if "Publish" in type(e).__name__ else str(e))
+    except Exception as e:  # the Hub's own errors after retries: say so, and how to resume
+        fail(
+            f"publishing failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
+            "rerun the same command to finish"
+        )
+    click.echo(url)
+
+
 @main.group()
 def teacher() -> None:
     """Prepare or serve a teacher model."""

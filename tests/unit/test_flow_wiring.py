@@ -23,3 +23,9 @@ def test_core_never_imports_prefect():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_publish_flow_retries_uploads():
+    from flows.publish import upload
+
+    assert upload.retries == 2
