@@ -12,7 +12,7 @@ TOOL = $$($(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.t
 # where torch's CPU wheels come from when no local wheel or configured index has them
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
+.PHONY: install browser demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
 
 install: $(STAMP)
 
@@ -29,8 +29,15 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(VENV)/bin/schoolhouse generate stories -n 32 --best-of 4 --seed 7 --out out/demo-stories
+	@echo "report: $$($(VENV)/bin/schoolhouse report out/demo-stories --out out/demo-report.html)"
 
-test: install
+# headless Chromium renders the HTML report in a test (Debian's package; needs root to install)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium could not be installed: the report screenshot test will be skipped"
+
+test: install browser
 	$(PY) -m pytest -m "not slow"
 
 test-slow: install

@@ -180,6 +180,25 @@ def publish_cmd(
     click.echo(url)
 
 
+@main.command("report")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("out/report.html"),
+    show_default=True,
+    help="HTML file to write",
+)
+def report_cmd(folders: tuple[Path, ...], out: Path) -> None:
+    """Write a self-contained HTML report with plots over one or more dataset folders."""
+    from .report import write_report
+
+    try:
+        click.echo(write_report(list(folders), out))
+    except USER_ERRORS as e:
+        fail(str(e))
+
+
 @main.group()
 def teacher() -> None:
     """Prepare or serve a teacher model."""

@@ -1,0 +1,67 @@
+"""The HTML report: built from a real dataset folder, then rendered in headless Chromium."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from schoolhouse.config import StoriesConfig
+from schoolhouse.generation import generate_stories
+from schoolhouse.report import write_report
+from schoolhouse.teacher.fake import FakeTeacher
+from tests.conftest import story_for
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def folder(tmp_path, verify):
+    def reply(request):
+        index = int(request.id.split(":")[0])
+        if index % 4 == 3:  # a quarter of the stories miss a required word
+            return story_for(request.messages[0]["content"], noun="zebra")
+        return story_for(request.messages[0]["content"])
+
+    cfg = StoriesConfig(n=24, out=tmp_path / "stories", seed=1)
+    generate_stories(cfg, verify, teacher=FakeTeacher(reply), progress=False)
+    return cfg.out
+
+
+def test_report_has_a_plot_per_view_and_the_counts(folder, tmp_path):
+    page = write_report([folder], tmp_path / "report.html").read_text()
+    assert page.count("<svg") == 4
+    for title in ("Verification funnel", "Story length", "Vocabulary coverage", "How stories open"):
+        assert title in page
+    assert "<td>24</td>" in page
+    with pytest.raises(ValueError, match="is not a dataset folder"):
+        write_report([tmp_path], tmp_path / "x.html")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make test` (apt chromium)")
+def test_report_renders_in_headless_chromium(folder, tmp_path):
+    import matplotlib.image
+
+    report = write_report([folder], tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--window-size=1400,1200",
+        f"--screenshot={shot}",
+        report.as_uri(),
+    ]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (1200, 1400)
+    ink = (pixels.mean(axis=2) < 0.9).mean()  # share of pixels that are not near-white
+    blue = ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.3)).mean()  # the kept-story bars
+    assert ink > 0.03 and blue > 0.005, (ink, blue)
