@@ -97,17 +97,21 @@ class DatasetFolder:
                 "rerun with the same settings to resume, or choose a new --out"
             )
 
-    def open(self, job: dict[str, Any]) -> None:
-        """Claim the folder for `job` and seal whatever an interrupted run left in its journal."""
+    def open(self, job: dict[str, Any]) -> bool:
+        """Claim the folder for `job` and seal what an interrupted run left in its journal.
+
+        Returns whether any journal was sealed (the set of finished prompts then grew)."""
         self.check(job)
         self.state.mkdir(parents=True, exist_ok=True)
         if not (self.state / "job.json").exists():
             write_atomic(self.state / "job.json", json.dumps(job, indent=2, sort_keys=True))
-        for journal in sorted(self.state.glob("journal-*.jsonl")):
+        journals = sorted(self.state.glob("journal-*.jsonl"))
+        for journal in journals:
             self._seal(journal)
         for tmp in self.root.glob("*/.*.tmp"):
             tmp.unlink()  # a shard write that a crash interrupted; its journal was just resealed
         self._segment = max((self._segment_of(p) for p in self.shards("all")), default=-1)
+        return bool(journals)
 
     @staticmethod
     def _segment_of(path: Path) -> int:

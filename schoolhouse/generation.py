@@ -73,11 +73,11 @@ class StoriesJob:
     folder: DatasetFolder
     teacher_spec: TeacherSpec
     job: dict
+    done: set[int]  # prompt indices with a row in a shard; a sealed journal may add more
 
     @property
     def pending(self) -> list[int]:
-        done = self.folder.done_indices()
-        return [i for i in range(self.config.n) if i not in done]
+        return [i for i in range(self.config.n) if i not in self.done]
 
 
 def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = None) -> StoriesJob:
@@ -101,13 +101,14 @@ def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = No
     job |= {k: getattr(config, k) for k in StoriesConfig.JOB_FIELDS}
     folder = DatasetFolder(config.out, STORY_SCHEMA, REJECTED_STORY_SCHEMA, config.shard_size)
     folder.check(job)
-    over = [i for i in folder.done_indices() if i >= config.n]
+    done = folder.done_indices()
+    over = [i for i in done if i >= config.n]
     if over:
         raise ValueError(
             f"{config.out} already holds rows for prompts up to #{max(over)}: "
             f"use -n {max(over) + 1} or more, or a new --out"
         )
-    return StoriesJob(config, sampler, folder, spec, job)
+    return StoriesJob(config, sampler, folder, spec, job, done)
 
 
 def request_seed(seed: int, index: int, candidate: int) -> int:
@@ -120,7 +121,8 @@ def run_stories(
 ) -> Summary:
     """Write one row per pending prompt; `teacher` may be None when nothing is pending."""
     config, folder = job.config, job.folder
-    folder.open(job.job)
+    if folder.open(job.job):  # an interrupted run's journal became shards: count its rows too
+        job.done = folder.done_indices()
     write_atomic(config.out / "config.json", config.model_dump_json(indent=2))
     pending = job.pending
     done_before = config.n - len(pending)
