@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from .card import run_totals
-from .folder import STATE
+from .folder import STATE, DatasetFolder, write_atomic
 
 # The order the story filters run in (filters.story_filters): the funnel drops in this order.
 FILTER_ORDER = [
@@ -52,12 +52,11 @@ def _figure(width: float = 7, height: float = 3.2):
 
 
 def _read(folder: Path, which: str, columns: list[str]) -> list[dict]:
-    import pyarrow.parquet as pq
+    from .records import REJECTED_STORY_SCHEMA, STORY_SCHEMA
 
-    rows = []
-    for shard in sorted((folder / which).glob("part-*.parquet")):
-        rows += pq.read_table(shard, columns=columns).to_pylist()
-    return rows
+    return (
+        DatasetFolder(folder, STORY_SCHEMA, REJECTED_STORY_SCHEMA).read(which, columns).to_pylist()
+    )
 
 
 def funnel_plot(total: int, reasons: Counter) -> str:
@@ -191,8 +190,5 @@ figure {{ margin: 0; }} svg {{ width: 100%; height: auto; }}
 def write_report(folders: list[Path], out: Path) -> Path:
     sections = "".join(folder_section(Path(f)) for f in folders)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(PAGE.format(sections=sections), encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, PAGE.format(sections=sections))
     return out
