@@ -13,58 +13,9 @@ import sys
 from pathlib import Path
 
 import click
-from pydantic import BaseModel, ValidationError
 
+from .cli_options import USER_ERRORS, build_config, config_options, fail
 from .config import StoriesConfig
-
-# Errors a user can fix: printed as one line, exit code 2, no traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, RuntimeError)
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
-    """One click option per config field, named after it, with the field's help and default."""
-    short = short or {}
-
-    def decorate(fn):
-        for name, info in reversed(model.model_fields.items()):
-            flag = f"--{name.replace('_', '-')}"
-            decls = [short[name], flag] if name in short else [flag]
-            annotation = info.annotation
-            kind = {int: int, float: float, str: str, bool: None}.get(annotation, str)
-            if annotation in (Path, Path | None):
-                kind = click.Path(path_type=Path)
-            if annotation is bool:
-                decls = [f"{flag}/--no-{flag[2:]}"]
-            required = info.is_required()
-            default = None if required else info.default
-            help_text = info.description or name.replace("_", " ")
-            fn = click.option(
-                *decls,
-                name,
-                type=kind,
-                required=required,
-                default=default,
-                show_default=not required and default is not None,
-                help=help_text,
-            )(fn)
-        return fn
-
-    return decorate
-
-
-def build_config(model: type[BaseModel], values: dict, short: dict[str, str]) -> BaseModel:
-    try:
-        return model(**values)
-    except ValidationError as e:
-        err = e.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else ""
-        flag = short.get(name) or f"--{name.replace('_', '-')}"
-        fail(f"{flag}: {err['msg']} (got {err.get('input')!r})")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -280,6 +231,11 @@ def teacher_serve(
     finally:
         stop_server(proc)
 
+
+from .cli_student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
+
+for command in (pretrain_cmd, sample_cmd, evaluate_cmd):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()

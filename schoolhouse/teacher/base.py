@@ -33,6 +33,9 @@ class Request:
     id: str
     messages: tuple[dict[str, str], ...]
     sampling: Sampling = field(default_factory=Sampling)
+    # A JSON schema the completion must follow, enforced by the engine's guided decoding (not
+    # by asking nicely), so text inside the prompt cannot change the shape of the answer.
+    json_schema: dict | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

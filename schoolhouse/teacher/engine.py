@@ -76,7 +76,13 @@ class EngineTeacher:
         from vllm import SamplingParams
 
         s = request.sampling
-        return SamplingParams(**s.to_dict())
+        if request.json_schema is None:
+            return SamplingParams(**s.to_dict())
+        from vllm.sampling_params import StructuredOutputsParams
+
+        # compact JSON: with free whitespace a small model can pad an answer out to max_tokens
+        guided = StructuredOutputsParams(json=request.json_schema, disable_any_whitespace=True)
+        return SamplingParams(**s.to_dict(), structured_outputs=guided)
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         engine = self.llm.llm_engine

@@ -72,6 +72,11 @@ class HTTPTeacher:
             "repetition_penalty": s.repetition_penalty,
             "frequency_penalty": s.frequency_penalty,
         }  # a vLLM extension of the API
+        if request.json_schema is not None:  # guided decoding; vLLM ignores the legacy guided_json
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": request.json_schema, "strict": True},
+            }
         error: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:

@@ -1,0 +1,64 @@
+"""Shared pieces of the `schoolhouse` commands: config-driven options and user-facing errors."""
+
+from __future__ import annotations
+
+import sys
+import typing
+from pathlib import Path
+
+import click
+from pydantic import BaseModel, ValidationError
+
+# Errors a user can fix: printed as one line, exit code 2, no traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, RuntimeError)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
+    """One click option per config field, named after it, with the field's help and default."""
+    short = short or {}
+
+    def decorate(fn):
+        for name, info in reversed(model.model_fields.items()):
+            flag = f"--{name.replace('_', '-')}"
+            decls = [short[name], flag] if name in short else [flag]
+            annotation = info.annotation
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            multiple = typing.get_origin(annotation) is list
+            if multiple or (args and len(args) == 1):  # list[X] and X | None take X's type
+                annotation = args[0]
+            kind = {int: int, float: float, str: str, bool: None}.get(annotation, str)
+            if annotation is Path:
+                kind = click.Path(path_type=Path)
+            if annotation is bool:
+                decls = [f"{flag}/--no-{flag[2:]}"]
+            required = info.is_required()
+            default = None if required or info.default_factory else info.default
+            help_text = info.description or name.replace("_", " ")
+            fn = click.option(
+                *decls,
+                name,
+                type=kind,
+                required=required,
+                default=default,
+                multiple=multiple,
+                show_default=not required and default is not None,
+                help=help_text,
+            )(fn)
+        return fn
+
+    return decorate
+
+
+def build_config(model: type[BaseModel], values: dict, short: dict[str, str]) -> BaseModel:
+    try:
+        return model(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else ""
+        flag = short.get(name) or f"--{name.replace('_', '-')}"
+        fail(f"{flag}: {err['msg']} (got {err.get('input')!r})")

@@ -1,0 +1,105 @@
+"""The pretraining job's config and the model presets it starts from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .model import ModelArgs
+
+# Each preset: the model's shape and the training defaults that suit it. Flags override the latter.
+PRESETS: dict[str, dict] = {
+    # ~1M parameters: a clear validation-loss drop within minutes on 2 CPU cores
+    "tiny": {
+        "model": {"dim": 128, "n_layers": 4, "n_heads": 4},
+        "vocab_size": 2048,
+        "seq_len": 256,
+        "batch_size": 16,
+        "steps": 600,
+        "lr": 3e-3,
+    },
+    # ~30M parameters, for one GPU (TinyStories' 28M model is about this size)
+    "small": {
+        "model": {"dim": 512, "n_layers": 8, "n_heads": 8},
+        "vocab_size": 8192,
+        "seq_len": 512,
+        "batch_size": 64,
+        "steps": 5000,
+        "lr": 1e-3,
+    },
+}
+
+
+class PretrainConfig(BaseModel):
+    """`schoolhouse pretrain`: a small Llama-style student from scratch on dataset folders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: list[Path] = Field(
+        min_length=1, description="dataset folder, Parquet or JSONL with a text column (repeatable)"
+    )
+    out: Path = Field(description="run folder to write (resumed if it holds this run)")
+    anneal_data: list[Path] = Field(
+        default_factory=list,
+        description="best data, mixed in during the decay phase only (repeatable)",
+    )
+    preset: str = Field("tiny", description=f"model size: {', '.join(PRESETS)}")
+    vocab_size: int | None = Field(None, ge=258, description="BPE vocabulary (default: preset's)")
+    seq_len: int | None = Field(None, ge=8, description="tokens per sequence (default: preset's)")
+    batch_size: int | None = Field(None, ge=1, description="sequences per micro-batch")
+    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
+    steps: int | None = Field(None, ge=1, description="optimizer steps (default: preset's)")
+    lr: float | None = Field(None, gt=0, description="peak learning rate (default: preset's)")
+    warmup_frac: float = Field(0.05, ge=0, lt=1, description="share of steps warming up")
+    decay_frac: float = Field(
+        0.1, ge=0, le=1, description="share of steps in the final decay (WSD; MiniCPM uses ~10 %)"
+    )
+    anneal_mix: float = Field(
+        0.5, ge=0, le=1, description="share of each decay-phase batch drawn from --anneal-data"
+    )
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (matrices only)")
+    grad_clip: float = Field(1.0, gt=0, description="clip the gradient norm to this")
+    val_fraction: float = Field(0.05, gt=0, lt=1, description="documents held out for validation")
+    eval_every: int = Field(100, ge=1, description="steps between validation losses")
+    eval_windows: int = Field(32, ge=1, description="validation sequences per evaluation")
+    checkpoint_every: int = Field(100, ge=1, description="steps between checkpoints")
+    seed: int = Field(0, description="seeds the weights and the data order")
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    dtype: str = Field(
+        "auto", description="auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16"
+    )
+
+    # fields a resumed run must share with the checkpoint it continues
+    RUN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "preset", "vocab_size", "seq_len", "batch_size", "grad_accum", "steps", "lr",
+        "warmup_frac", "decay_frac", "anneal_mix", "weight_decay", "grad_clip", "val_fraction",
+        "seed",
+    )  # fmt: skip
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}; choose one of {', '.join(PRESETS)}")
+        return v
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, v: str) -> str:
+        if v not in ("auto", "float32", "bfloat16"):
+            raise ValueError("choose auto, float32 or bfloat16")
+        return v
+
+    def resolved(self) -> PretrainConfig:
+        """A copy with every preset default filled in: what the run records."""
+        preset = PRESETS[self.preset]
+        keys = ("vocab_size", "seq_len", "batch_size", "steps", "lr")
+        return self.model_copy(update={k: preset[k] for k in keys if getattr(self, k) is None})
+
+    def model_args(self) -> ModelArgs:
+        c = self.resolved()
+        return ModelArgs(
+            **PRESETS[self.preset]["model"], vocab_size=c.vocab_size, max_seq_len=c.seq_len
+        )

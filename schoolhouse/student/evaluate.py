@@ -1,0 +1,197 @@
+"""Evaluate a student: validation loss and perplexity, samples, and the teacher's GPT-Eval.
+
+    schoolhouse sample runs/tiny --prompt "Once upon a time, a little dog"
+    schoolhouse evaluate runs/tiny --n 50
+
+GPT-Eval (Eldan & Li 2023): the student completes the beginning of a held-out story; the teacher
+reads both and grades grammar, creativity and consistency (1–10) and guesses the writer's age
+group. The grade comes back through the engine's JSON-schema guided decoding, so it always has
+the right shape; an answer cut off by the token limit is counted as unparsed, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ..folder import write_atomic
+from ..teacher import Request, Sampling, Teacher
+from . import checkpoint as ckpt
+from .tokenizer import Tokenizer
+
+AGE_GROUPS = ("A: 3 or under", "B: 4-5", "C: 6-7", "D: 8-9", "E: 10-12", "F: 13-16")
+Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+
+
+class Grade(BaseModel):
+    assessment: str = Field(max_length=600)
+    grammar: Score
+    creativity: Score
+    consistency: Score
+    age_group: Literal["A", "B", "C", "D", "E", "F"]
+
+
+class Student:
+    """A trained run loaded for inference, on CPU unless told otherwise."""
+
+    def __init__(self, run: Path, device: str = "cpu"):
+        import torch
+
+        from .model import ModelArgs, Transformer
+
+        self.run = Path(run)
+        state = ckpt.load(self.run, map_location=device)
+        self.state = state
+        self.tokenizer = Tokenizer.from_str(state["tokenizer"])
+        self.model = Transformer(ModelArgs(**state["model_args"])).to(device)
+        self.model.load_state_dict(state["model"])
+        self.model.eval()
+        self.device = device
+        self.torch = torch
+
+    def complete(
+        self, prompt: str, max_new_tokens: int = 200, temperature: float = 0.0,
+        top_k: int | None = 50, seed: int = 0,
+    ) -> str:  # fmt: skip
+        """The student's continuation of `prompt` (greedy at temperature 0)."""
+        torch = self.torch
+        ids = [self.tokenizer.eot, *self.tokenizer.encode(prompt)]
+        idx = torch.tensor([ids], dtype=torch.long, device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        out = self.model.generate(
+            idx, max_new_tokens, temperature, top_k, stop=self.tokenizer.eot, generator=gen
+        )
+        return self.tokenizer.decode(out[0, len(ids) :].tolist())
+
+    def val_loss(self, max_windows: int = 256) -> tuple[float, int]:
+        """Mean loss over the run's validation split (the same windows training reported)."""
+        from contextlib import nullcontext
+
+        from .data import Tokens, eval_windows
+        from .train import evaluate_loss
+
+        seq_len = self.state["full_config"]["seq_len"]
+        val = Tokens(
+            self.run / "val.bin", "uint16" if self.tokenizer.vocab_size <= 2**16 else "uint32"
+        )
+        windows = eval_windows(val.array(), seq_len, max_windows)
+        loss = evaluate_loss(self.model, windows, nullcontext(), self.device, 16)
+        return loss, int(windows[0].size)
+
+
+def story_beginnings(run: Path, n: int, seed: int = 0) -> list[str]:
+    """`n` held-out stories cut mid-sentence after ~40 % of their words, as in TinyStories."""
+    path = Path(run) / "heldout.jsonl"
+    if not path.is_file():
+        raise ckpt.CheckpointError(f"{run}: no heldout.jsonl (it is written by pretrain)")
+    texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    texts = [t for t in texts if len(t.split()) >= 20]
+    if not texts:
+        raise ckpt.CheckpointError(f"{path}: no held-out story of at least 20 words to begin from")
+    rng = random.Random(seed)
+    picked = rng.sample(texts, min(n, len(texts)))
+    out = []
+    for text in picked:
+        words = text.split()
+        out.append(" ".join(words[: max(8, int(0.4 * len(words)))]))
+    return out
+
+
+def gpt_eval(
+    student: Student, teacher: Teacher, n: int = 20, *, max_new_tokens: int = 200,
+    temperature: float = 0.8, seed: int = 0, progress: bool = False,
+) -> dict:  # fmt: skip
+    from ..curriculum import load_template
+
+    template = load_template("gpt_eval", {"beginning", "completion"})
+    beginnings = story_beginnings(student.run, n, seed)
+    completions = [
+        student.complete(b, max_new_tokens, temperature, seed=seed + i)
+        for i, b in enumerate(beginnings)
+    ]
+    schema = Grade.model_json_schema()
+    prompts = [
+        template.render(beginning=b, completion=c)
+        for b, c in zip(beginnings, completions, strict=True)
+    ]
+    grades: dict[int, Grade] = {}
+    failures: Counter[str] = Counter()
+    # a greedy grade first; an answer cut off or off-schema gets one sampled second try
+    for attempt, temperature in enumerate((0.0, 0.7)):
+        todo = [i for i in range(len(prompts)) if i not in grades]
+        if not todo:
+            break
+        failures.clear()
+        requests = [
+            Request(
+                id=str(i),
+                messages=({"role": "user", "content": prompts[i]},),
+                sampling=Sampling(
+                    temperature=temperature, frequency_penalty=0.0, max_tokens=400,
+                    seed=seed + attempt,
+                ),
+                json_schema=schema,
+            )
+            for i in todo
+        ]  # fmt: skip
+        for done in teacher.generate(requests):
+            if done.finish_reason != "stop":
+                failures["cut_off"] += 1
+                continue
+            try:
+                grades[int(done.request_id)] = Grade.model_validate_json(done.text)
+            except ValidationError:
+                failures["invalid"] += 1
+
+    def mean(key: str) -> float | None:
+        values = [getattr(g, key) for g in grades.values()]
+        return sum(values) / len(values) if values else None
+
+    ages = Counter(g.age_group for g in grades.values())
+    top_age = ages.most_common(1)[0][0] if ages else None
+    return {
+        "teacher": teacher.name,
+        "template_sha": template.sha,
+        "prompts": len(prompts),
+        "graded": len(grades),
+        "unparsed": len(prompts) - len(grades),
+        "unparsed_reasons": dict(failures),
+        "grammar": mean("grammar"),
+        "creativity": mean("creativity"),
+        "consistency": mean("consistency"),
+        "age_group": next((a for a in AGE_GROUPS if a[0] == top_age), None),
+        "age_groups": dict(sorted(ages.items())),
+        "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed},
+        "examples": [
+            {"beginning": beginnings[i], "completion": completions[i]}
+            | grades[i].model_dump(exclude={"assessment"})
+            | {"assessment": grades[i].assessment}
+            for i in sorted(grades)[:5]
+        ],
+    }
+
+
+def evaluate(
+    run: Path, teacher: Teacher | None, n: int = 20, *, val_windows: int = 256, **options
+) -> dict:
+    """Validation loss and perplexity, then GPT-Eval when a teacher is given; saved in the run."""
+    from .report import write_run_report
+
+    student = Student(run)
+    loss, tokens = student.val_loss(val_windows)
+    result = {
+        "step": student.state["step"],
+        "val_loss": loss,
+        "perplexity": math.exp(loss),
+        "val_tokens": tokens,
+        "gpt_eval": gpt_eval(student, teacher, n, **options) if teacher is not None else None,
+    }
+    write_atomic(Path(run) / "eval.json", json.dumps(result, indent=2))
+    write_run_report(Path(run))
+    return result

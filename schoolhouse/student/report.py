@@ -1,0 +1,112 @@
+"""The run's report: a loss-curve image and a README a stranger can read."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..folder import write_atomic
+from .checkpoint import read_log
+
+
+def plot_loss(run: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_log(run)
+    train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    val = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
+    lr = [(r["step"], r["lr"]) for r in rows if "lr" in r]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    if train:
+        ax.plot(*zip(*train, strict=True), lw=0.8, alpha=0.6, label="train loss")
+    if val:
+        ax.plot(*zip(*val, strict=True), "o-", ms=3, label="validation loss")
+    annealed = [r["step"] for r in rows if r.get("anneal")]
+    if annealed:
+        ax.axvspan(min(annealed) - 1, max(annealed), color="tab:orange", alpha=0.12,
+                   label="decay (annealing data mixed in)")  # fmt: skip
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    if lr:
+        twin = ax.twinx()
+        twin.plot(*zip(*lr, strict=True), color="gray", lw=0.8, ls="--")
+        twin.set_ylabel("learning rate", color="gray")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"{Path(run).name}: loss")
+    fig.tight_layout()
+    path = Path(run) / "loss.png"
+    tmp = path.with_name(".loss.png.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def write_run_report(run: Path) -> Path:
+    run = Path(run)
+    config = json.loads((run / "config.json").read_text())
+    rows = read_log(run)
+    steps = [r for r in rows if "loss" in r]
+    vals = [r for r in rows if "val_loss" in r]
+    lines = [f"# Student run `{run.name}`", ""]
+    if steps:
+        last = steps[-1]
+        lines += [
+            f"- preset **{config['preset']}**, {last['step']} of {config['steps']} steps, "
+            f"{last['tokens']:,} training tokens, {last['tok_s']:,.0f} tokens/s at the end",
+            f"- data: {', '.join(config['data'])}"
+            + (
+                f"; annealing data: {', '.join(config['anneal_data'])}"
+                if config["anneal_data"]
+                else ""
+            ),  # fmt: skip
+        ]
+    if vals:
+        first, final = vals[0], vals[-1]
+        lines.append(
+            f"- validation loss {first['val_loss']:.3f} (step {first['step']}) → "
+            f"**{final['val_loss']:.3f}** (step {final['step']}), perplexity "
+            f"{math.exp(final['val_loss']):.1f}"
+        )
+    lines += ["", "![loss curve](loss.png)", ""]
+    evaluation = run / "eval.json"
+    if evaluation.is_file():
+        lines += format_evaluation(json.loads(evaluation.read_text()))
+    lines += ["## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
+    path = run / "README.md"
+    write_atomic(path, "\n".join(lines))
+    return path
+
+
+def format_evaluation(ev: dict) -> list[str]:
+    lines = ["## Evaluation", ""]
+    lines.append(f"- validation loss {ev['val_loss']:.3f}, perplexity {ev['perplexity']:.1f} "
+                 f"over {ev['val_tokens']:,} held-out tokens")  # fmt: skip
+    g = ev.get("gpt_eval")
+    if g:
+        lines += [
+            "",
+            f"GPT-Eval (TinyStories): the teacher `{g['teacher']}` graded {g['graded']} of "
+            f"{g['prompts']} completions of held-out story beginnings"
+            + (f" ({g['unparsed']} answers could not be used)" if g["unparsed"] else "")
+            + ".",
+            "",
+            "| grammar | creativity | consistency | age group (most common) |",
+            "|---|---|---|---|",
+            f"| {fmt(g['grammar'])} | {fmt(g['creativity'])} | {fmt(g['consistency'])} | "
+            f"{g['age_group'] or '–'} |",
+            "",
+        ]
+        for ex in g.get("examples", [])[:3]:
+            lines += [f"> **{ex['beginning']}** {ex['completion']}", ">",
+                      f"> grammar {ex['grammar']}, creativity {ex['creativity']}, "
+                      f"consistency {ex['consistency']}, age {ex['age_group']}", ""]  # fmt: skip
+    return lines
+
+
+def fmt(x) -> str:
+    return "–" if x is None else f"{x:.1f}"

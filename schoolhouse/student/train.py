@@ -1,0 +1,253 @@
+"""Pretrain the student: AdamW, WSD schedule with annealing data, resumable checkpoints.
+
+    schoolhouse pretrain --data out/stories --anneal-data out/stories-best --out runs/tiny
+
+A kill at any point loses at most the steps since the last checkpoint; the same command resumes
+with the same data order (batches are a function of the step), so the resumed run's losses are
+the uninterrupted run's losses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
+
+from . import checkpoint as ckpt
+from .config import PretrainConfig
+from .data import Batches, eval_windows, fingerprint, read_texts, tokenize
+from .tokenizer import Tokenizer
+
+
+class TrainingStopped(RuntimeError):
+    """Training stopped cleanly (NaN loss); the last good checkpoint is kept."""
+
+
+def wsd_lr(step: int, steps: int, peak: float, warmup_frac: float, decay_frac: float) -> float:
+    """Warmup-stable-decay (Hu et al. 2024, MiniCPM): linear warmup, a long constant stretch,
+    then a 1-sqrt decay to zero over the last `decay_frac` of steps (Hägele et al. 2024)."""
+    warmup = int(warmup_frac * steps)
+    decay = max(1, int(decay_frac * steps)) if decay_frac > 0 else 0
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    if step < steps - decay:
+        return peak
+    return peak * (1 - math.sqrt((step - (steps - decay) + 1) / decay))
+
+
+def decay_start(config: PretrainConfig) -> int:
+    decay = max(1, int(config.decay_frac * config.steps)) if config.decay_frac > 0 else 0
+    return config.steps - decay
+
+
+@dataclass
+class Summary:
+    out: str
+    params: int
+    steps: int
+    resumed_from: int
+    tokens: int
+    val_loss_start: float | None
+    val_loss: float | None
+    tok_s: float
+    wall_s: float
+    device: str
+    log: list = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("log")
+        return d
+
+
+def pick_device(config: PretrainConfig):
+    import torch
+
+    device = config.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = config.dtype
+    if dtype == "auto":
+        dtype = (
+            "bfloat16"
+            if device.startswith("cuda") and torch.cuda.is_bf16_supported()
+            else ("float32")
+        )
+    autocast = (
+        torch.autocast(device.split(":")[0], dtype=torch.bfloat16)
+        if dtype == "bfloat16"
+        else nullcontext()
+    )
+    return device, autocast
+
+
+def prepare(config: PretrainConfig, progress: bool):
+    """The tokenizer (trained once, kept in the run) and the cached token streams."""
+    out = config.out
+    tok_path = out / "tokenizer.json"
+    if tok_path.is_file():
+        tokenizer = Tokenizer.load(tok_path)
+    else:
+        from .data import is_heldout
+
+        texts = (t for t in read_texts(config.data) if not is_heldout(t, config.val_fraction))
+        tokenizer = Tokenizer.train(texts, config.vocab_size)
+        tokenizer.save(tok_path)
+    train, val, cache = tokenize(config.data, tokenizer, config.val_fraction, progress=progress)
+    if len(train) == 0:
+        raise ckpt.CheckpointError(
+            f"--data {' '.join(map(str, config.data))}: no training text (every document was "
+            "empty or held out)"
+        )
+    for name in ("heldout.jsonl", "val.bin"):  # the run evaluates without its inputs
+        shutil.copyfile(cache / name, out / name)
+    anneal = None
+    if config.anneal_data:
+        anneal = tokenize(config.anneal_data, tokenizer, config.val_fraction, progress=progress)[0]
+    return tokenizer, train, val, anneal
+
+
+def evaluate_loss(model, windows, autocast, device, batch_size: int) -> float:
+    import torch
+
+    x_all, y_all = windows
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x_all), batch_size):
+            x = torch.from_numpy(x_all[i : i + batch_size]).to(device)
+            y = torch.from_numpy(y_all[i : i + batch_size]).to(device)
+            with autocast:
+                total += model(x, y)[1].item() * len(x)
+    model.train()
+    return total / len(x_all)
+
+
+def pretrain(
+    config: PretrainConfig,
+    *,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Summary:
+    import torch
+    from tqdm import tqdm
+
+    from .model import Transformer
+
+    config = config.resolved()
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer, train, val, anneal = prepare(config, progress)
+    args = replace(config.model_args(), vocab_size=tokenizer.vocab_size)
+    data_hash = fingerprint(config.data) + (
+        "+" + fingerprint(config.anneal_data) if config.anneal_data else ""
+    )
+    run_fields = {k: getattr(config, k) for k in config.RUN_FIELDS}
+    device, autocast = pick_device(config)
+
+    torch.manual_seed(config.seed)
+    model = Transformer(args).to(device)
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay}],
+        lr=config.lr,
+        betas=(0.9, 0.95),
+        fused=device.startswith("cuda"),
+    )
+    start, state = 0, None
+    if (out / ckpt.CHECKPOINT).is_file():
+        state = ckpt.load(out, map_location=device)
+        ckpt.check_compatible(state, run_fields, args.to_dict(), data_hash)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start = state["step"]
+        ckpt.truncate_log(out, start)
+    (out / "config.json").write_text(config.model_dump_json(indent=2))
+
+    batches = Batches(
+        train.array(), config.batch_size, config.seq_len, config.seed, anneal.array()
+        if anneal else None, config.anneal_mix,
+    )  # fmt: skip
+    windows = eval_windows(val.array(), config.seq_len, config.eval_windows)
+    tokens_per_step = config.batch_size * config.seq_len * config.grad_accum
+    log = open(out / "log.jsonl", "a")  # noqa: SIM115 (closed in finally)
+
+    def save(step: int, val_loss: float | None):
+        ckpt.save(out / ckpt.CHECKPOINT, {
+            "model_args": args.to_dict(), "config": run_fields, "step": step,
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "tokenizer": tokenizer.to_str(), "data_hash": data_hash, "val_loss": val_loss,
+            "full_config": json.loads(config.model_dump_json()),
+        })  # fmt: skip
+
+    def record(**row):
+        log.write(json.dumps(row) + "\n")
+        log.flush()
+
+    val_start = state["val_loss"] if state else None
+    if start == 0:
+        val_start = evaluate_loss(model, windows, autocast, device, config.batch_size)
+        record(step=0, val_loss=val_start)
+    val_loss, anneal_from = val_start, decay_start(config)
+    bar = tqdm(total=config.steps, initial=start, unit="step", disable=not progress)
+    t0, train_time, trained, last_saved = time.perf_counter(), 0.0, 0, start
+    try:
+        for step in range(start, config.steps):
+            t_step = time.perf_counter()
+            lr = wsd_lr(step, config.steps, config.lr, config.warmup_frac, config.decay_frac)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            loss_sum = torch.zeros((), device=device)
+            for micro in range(config.grad_accum):
+                x, y = batches.get(step, micro, annealing=step >= anneal_from)
+                x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+                with autocast:
+                    loss = model(x, y)[1] / config.grad_accum
+                loss.backward()
+                loss_sum += loss.detach()
+            loss_value = loss_sum.item()
+            if not math.isfinite(loss_value):
+                raise TrainingStopped(
+                    f"the loss became {loss_value} at step {step + 1}; the last good checkpoint "
+                    f"(step {last_saved}) is kept in {out}: "
+                    "lower --lr and resume, or use a new --out"
+                )
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            train_time += time.perf_counter() - t_step
+            trained += 1
+            done = step + 1
+            tok_s = trained * tokens_per_step / train_time
+            record(step=done, loss=round(loss_value, 6), lr=lr, grad_norm=round(float(norm), 4),
+                   tokens=done * tokens_per_step, tok_s=round(tok_s, 1),
+                   anneal=step >= anneal_from)  # fmt: skip
+            bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:,.0f}")
+            bar.update()
+            if done % config.eval_every == 0 or done == config.steps:
+                val_loss = evaluate_loss(model, windows, autocast, device, config.batch_size)
+                record(step=done, val_loss=val_loss)
+            if done % config.checkpoint_every == 0 or done == config.steps:
+                save(done, val_loss)
+                last_saved = done
+            if on_step:
+                on_step(done, loss_value)
+    finally:
+        bar.close()
+        log.close()
+    from .report import plot_loss, write_run_report
+
+    plot_loss(out)
+    write_run_report(out)
+    return Summary(
+        out=str(out), params=model.num_params(), steps=config.steps, resumed_from=start,
+        tokens=config.steps * tokens_per_step, val_loss_start=val_start, val_loss=val_loss,
+        tok_s=trained * tokens_per_step / train_time if train_time else 0.0,
+        wall_s=time.perf_counter() - t0, device=device, log=ckpt.read_log(out),
+    )  # fmt: skip
