@@ -7,8 +7,6 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .model import ModelArgs
-
 # Each preset: the model's shape and the training defaults that suit it. Flags override the latter.
 PRESETS: dict[str, dict] = {
     # ~1M parameters: a clear validation-loss drop within minutes on 2 CPU cores
@@ -98,7 +96,9 @@ class PretrainConfig(BaseModel):
         keys = ("vocab_size", "seq_len", "batch_size", "steps", "lr")
         return self.model_copy(update={k: preset[k] for k in keys if getattr(self, k) is None})
 
-    def model_args(self) -> ModelArgs:
+    def model_args(self):
+        from .model import ModelArgs  # imports torch
+
         c = self.resolved()
         return ModelArgs(
             **PRESETS[self.preset]["model"], vocab_size=c.vocab_size, max_seq_len=c.seq_len

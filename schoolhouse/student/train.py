@@ -138,6 +138,7 @@ def pretrain(
 
     from .model import Transformer
 
+    started = time.perf_counter()
     config = config.resolved()
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
@@ -196,10 +197,11 @@ def pretrain(
         record(step=0, val_loss=val_start)
     val_loss, anneal_from = val_start, decay_start(config)
     bar = tqdm(total=config.steps, initial=start, unit="step", disable=not progress)
-    t0, train_time, trained, last_saved = time.perf_counter(), 0.0, 0, start
+    # training time is the loop's wall time less evaluations and checkpoints: it includes the
+    # data, the logging and the progress bar, everything a step costs
+    t0, paused, trained, last_saved = time.perf_counter(), 0.0, 0, start
     try:
         for step in range(start, config.steps):
-            t_step = time.perf_counter()
             lr = wsd_lr(step, config.steps, config.lr, config.warmup_frac, config.decay_frac)
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -221,26 +223,28 @@ def pretrain(
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
             opt.zero_grad(set_to_none=True)
-            train_time += time.perf_counter() - t_step
             trained += 1
             done = step + 1
-            tok_s = trained * tokens_per_step / train_time
+            tok_s = trained * tokens_per_step / (time.perf_counter() - t0 - paused)
             record(step=done, loss=round(loss_value, 6), lr=lr, grad_norm=round(float(norm), 4),
                    tokens=done * tokens_per_step, tok_s=round(tok_s, 1),
                    anneal=step >= anneal_from)  # fmt: skip
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:,.0f}")
             bar.update()
+            t_pause = time.perf_counter()
             if done % config.eval_every == 0 or done == config.steps:
                 val_loss = evaluate_loss(model, windows, autocast, device, config.batch_size)
                 record(step=done, val_loss=val_loss)
             if done % config.checkpoint_every == 0 or done == config.steps:
                 save(done, val_loss)
                 last_saved = done
+            paused += time.perf_counter() - t_pause
             if on_step:
                 on_step(done, loss_value)
     finally:
         bar.close()
         log.close()
+    wall = time.perf_counter() - t0
     from .report import plot_loss, write_run_report
 
     plot_loss(out)
@@ -248,6 +252,6 @@ def pretrain(
     return Summary(
         out=str(out), params=model.num_params(), steps=config.steps, resumed_from=start,
         tokens=config.steps * tokens_per_step, val_loss_start=val_start, val_loss=val_loss,
-        tok_s=trained * tokens_per_step / train_time if train_time else 0.0,
-        wall_s=time.perf_counter() - t0, device=device, log=ckpt.read_log(out),
+        tok_s=trained * tokens_per_step / max(wall - paused, 1e-9),
+        wall_s=time.perf_counter() - started, device=device, log=ckpt.read_log(out),
     )  # fmt: skip
