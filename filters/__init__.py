@@ -7,6 +7,7 @@ first filter that fails names the drop reason.
 from __future__ import annotations
 
 from .base import Filter, FilterResult, apply_filters
+from .decontaminated import Decontaminated
 from .english import EnglishProse
 from .length import Length
 from .repetition import Repetition
@@ -18,6 +19,7 @@ __all__ = [
     "FilterResult",
     "apply_filters",
     "story_filters",
+    "Decontaminated",
     "EnglishProse",
     "Length",
     "Repetition",

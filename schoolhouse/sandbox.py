@@ -1,0 +1,329 @@
+"""Run model-written Python, a solution and its assert tests, in a sandbox.
+
+    from schoolhouse.sandbox import run_many, run_tests
+    run_tests("def add(a, b):\\n    return a + b\\n", "assert add(1, 2) == 3\\n")
+    # SandboxResult(passed=True, reason=None, detail='', duration_s=0.1, ...)
+    run_many([(solution, tests), ...], workers=2)  # results in order; it never raises for bad code
+
+Three layers; each stops what the one before it cannot see:
+1. Static (`ast`, no process started): syntax_error, no_tests, unsafe_import.
+2. Kernel: a child of this interpreter, `python -I -B -u` (no PYTHON* variables, no user site, no
+   script folder on sys.path, no bytecode written), in its own session, with an environment built
+   from nothing (no HF_TOKEN, no other secret of the parent) and a fresh working directory that is
+   removed afterwards. Where unprivileged namespaces work (`isolation() == "namespaces"`, probed
+   once) it runs under `unshare` in new user, network, mount and PID namespaces: no network but a
+   loopback that is down, every mount read-only except the working directory (mount_setattr,
+   Linux 5.12+), and no process that outlives it. Resource limits: CPU time, address space, file
+   size, processes, open files, no core file. The child sets them itself before any model code
+   runs, not in a `preexec_fn`, which is unsafe in a threaded parent such as `run_many`
+   (https://docs.python.org/3/library/subprocess.html#popen-constructor). A wall-clock timeout
+   kills the whole process group.
+3. Guard (`sandbox_child.py`): an audit hook (PEP 578) blocks sockets, new processes, ctypes and
+   other raw-memory modules, signals, writes outside the working directory and reads outside the
+   interpreter's and the system's library folders. It runs in both modes, as defence in depth.
+
+Reasons, checked in this order:
+    syntax_error, no_tests, unsafe_import   static: nothing ran
+    sandbox_violation  the guard blocked an operation (`detail` names the first), even when the
+                       code caught the error and its tests went on to pass
+    timeout            past the wall clock (timeout_s + STARTUP_S) or the CPU-time limit
+    memory_exceeded    MemoryError under the address-space limit
+    output_exceeded    stdout, stderr or a file grew past file_mb (EFBIG)
+    test_failed        the code raised (`detail`: AssertionError, NameError, SystemExit, ...)
+    crashed            it ended without the child's report: a signal, os._exit, a broken interpreter
+
+Limits it does not close:
+- Without namespaces the guard is the only wall, and PEP 578 says plainly that audit hooks are
+  not a sandbox: it stops model code that stumbles into the network or the disk, not code written
+  to escape (an interpreter bug, a C extension that opens files itself).
+- The kernel never applies RLIMIT_NPROC to uid 0, even inside a user namespace: a parent running
+  as root relies on the guard to stop a fork bomb and on the PID namespace to clean up after one.
+- The tests run in the same interpreter as the solution, so code written to cheat (reading the
+  child's frames for its nonce, an object whose __eq__ is always True) can forge a pass. The
+  sandbox makes an accidental pass (sys.exit(0), os._exit(0)) impossible, not a deliberate one.
+- Disk use is bounded per file (file_mb), not in total; only time bounds the number of files.
+- numpy, and anything else that imports ctypes, cannot be imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import json
+import math
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+CHILD = Path(__file__).with_name("sandbox_child.py")
+STARTUP_S = 2.0  # namespace setup and interpreter start, added to timeout_s for the wall clock
+TAIL_CHARS = 2000
+# Modules that exist to reach the network, start processes or run native code: no exercise needs
+# them, and rejecting them here saves a process and gives a clear reason. A judgment call, not the
+# boundary: os, shutil, pathlib, importlib and asyncio stay allowed, and what they could do is
+# left to the guard and the kernel (os.system and shutil.rmtree outside the work dir are blocked).
+UNSAFE_MODULES = frozenset(
+    {
+        *("socket", "_socket", "ssl", "socketserver", "asyncio.subprocess"),
+        *("http.client", "http.server", "urllib.request", "xmlrpc", "ftplib", "smtplib"),
+        *("poplib", "imaplib", "nntplib", "telnetlib", "webbrowser"),
+        *("requests", "httpx", "urllib3", "aiohttp", "paramiko"),
+        *("subprocess", "_posixsubprocess", "multiprocessing", "concurrent.futures.process"),
+        *("pty", "ctypes", "_ctypes", "cffi"),
+    }
+)
+# The child's verdicts on its status line; anything else written there is ignored.
+CHILD_REASONS = frozenset({"test_failed", "memory_exceeded", "output_exceeded"})
+NAMESPACES = (
+    *("--user", "--map-root-user", "--net", "--mount"),
+    *("--pid", "--fork", "--mount-proc", "--kill-child"),
+)
+# The PID namespace's init (pid 1) ignores signals it has no handler for, SIGXCPU included: a shell
+# is init, and Python runs as its child. (`exit $?` keeps the shell from exec-ing the command.)
+INIT = ("/bin/sh", "-c", '"$@"; exit $?', "sh")
+ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    # threads count against the process limit: one per numeric library
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    passed: bool
+    reason: str | None  # None when passed
+    detail: str = ""  # the exception, blocked operation or signal behind the reason
+    duration_s: float = 0.0
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason, self.detail = reason, detail
+
+
+def run_tests(
+    solution: str,
+    tests: str,
+    *,
+    timeout_s: float = 10.0,
+    memory_mb: int = 512,
+    file_mb: int = 16,
+    max_processes: int = 16,
+    open_files: int = 64,
+    mode: str | None = None,
+    guard: bool = True,
+) -> SandboxResult:
+    """Run `solution`, then `tests` (asserts, and any top-level `test_*` functions they define).
+
+    Limits: timeout_s of CPU time (timeout_s + STARTUP_S of wall clock), memory_mb of address
+    space, file_mb per file and per output stream, max_processes more processes or threads than
+    the user already runs, open_files descriptors. `mode` is "namespaces" or "guard" (None: `isolation()`); `guard=False` leaves the audit hook
+    out, which only a test of the kernel layer alone should want."""
+    start = time.monotonic()
+    try:
+        test_functions = _static_check(solution, tests)
+    except _Rejected as r:
+        return SandboxResult(False, r.reason, r.detail, time.monotonic() - start)
+    mode = mode or isolation()
+    nonce = secrets.token_hex(16)
+    job = {
+        "solution": solution,
+        "tests": tests,
+        "test_functions": test_functions,
+        "nonce": nonce,
+        "guard": guard,
+        "read_only": mode == "namespaces",
+        "limits": {
+            "cpu_s": math.ceil(timeout_s),
+            "memory_bytes": memory_mb << 20,
+            "file_bytes": file_mb << 20,
+            "processes": max_processes,
+            "open_files": open_files,
+        },
+    }
+    with tempfile.TemporaryDirectory(
+        prefix="schoolhouse-sandbox-", ignore_cleanup_errors=True
+    ) as d:
+        root = Path(d)
+        work = root / "work"
+        work.mkdir()
+        with (
+            open(root / "stdout", "w+b") as out,
+            open(root / "stderr", "w+b") as err,
+            open(root / "status", "w+b") as status,
+        ):
+            command = [sys.executable, "-I", "-B", "-u", str(CHILD), str(status.fileno())]
+            if mode == "namespaces":
+                command = [_unshare(), *NAMESPACES, *INIT, *command]
+            env = {**ENV, "HOME": str(work), "TMPDIR": str(work)}
+            timed_out, rc = _spawn(command, work, env, out, err, status, json.dumps(job), timeout_s)
+            status.seek(0)
+            lines = status.read(1 << 16).decode(errors="replace").splitlines()
+            stdout, stderr = _tail(out), _tail(err)
+    wrapped = mode == "namespaces"
+    reason, detail = _verdict(lines, nonce, rc, timed_out, wrapped)
+    return SandboxResult(reason is None, reason, detail, time.monotonic() - start, stdout, stderr)
+
+
+def run_many(
+    items: Iterable[tuple[str, str]], *, workers: int = 2, **limits
+) -> list[SandboxResult]:
+    """`run_tests` over (solution, tests) pairs, `workers` children at a time; results in order.
+    Threads are enough: each only waits on its child process."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda item: run_tests(*item, **limits), items))
+
+
+@functools.cache
+def isolation() -> str:
+    """The kernel layer this machine allows: "namespaces" when unprivileged user, network, mount
+    and PID namespaces work (probed once per process by running a test in them), else "guard"."""
+    if sys.platform.startswith("linux") and shutil.which("unshare"):
+        probe = run_tests("x = 1\n", "assert x == 1\n", timeout_s=20, mode="namespaces")
+        if probe.passed:
+            return "namespaces"
+    return "guard"
+
+
+def _static_check(solution: str, tests: str) -> list[str]:
+    """The top-level `test_*` functions of `tests`, to call after they are defined. Raises
+    _Rejected with syntax_error, no_tests or unsafe_import."""
+    try:
+        trees = [ast.parse(solution), ast.parse(tests)]
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # too deeply nested
+        raise _Rejected("syntax_error", str(e) or type(e).__name__) from None
+    if not _runs_an_assert(trees[1]):
+        raise _Rejected("no_tests")
+    for name in (name for tree in trees for name in _imports(tree)):
+        parts = name.split(".")
+        if any(".".join(parts[:i]) in UNSAFE_MODULES for i in range(1, len(parts) + 1)):
+            raise _Rejected("unsafe_import", name)
+    return [
+        node.name
+        for node in trees[1].body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
+    ]
+
+
+def _runs_an_assert(tree: ast.Module) -> bool:
+    """An assert at the top level, in a `test*` function (the child calls those) or in a function
+    the top level calls (HumanEval's `check(candidate)`): one that can run, not only exist."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    top = [stmt for stmt in tree.body if not isinstance(stmt, (*functions, ast.ClassDef))]
+    called = {
+        n.func.id
+        for n in ast.walk(ast.Module(top, []))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            continue
+        if isinstance(stmt, functions):
+            test = isinstance(stmt, ast.FunctionDef) and stmt.name.startswith("test")
+            if not (test or stmt.name in called):
+                continue
+        if any(isinstance(node, ast.Assert) for node in ast.walk(stmt)):
+            return True
+    return False
+
+
+def _imports(tree: ast.AST) -> Iterator[str]:
+    """Module names an AST imports, including __import__("x") and import_module("x")."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in ("__import__", "import_module") and isinstance(node.args[0].value, str):
+                yield node.args[0].value
+
+
+def _spawn(command, work, env, out, err, status, job: str, timeout_s: float) -> tuple[bool, int]:
+    """Start the child, feed it the job, wait; then kill its process group, whatever it started."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            cwd=work,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            pass_fds=(status.fileno(),),
+            start_new_session=True,  # its own process group, killed as one
+        )
+    except OSError as e:
+        err.write(f"cannot start the sandbox: {e}\n".encode())
+        return False, 127
+    threading.Thread(target=_feed, args=(proc.stdin, job.encode()), daemon=True).start()
+    # A pidfd turns readable when the child exits, before it is reaped: its zombie keeps the group
+    # id from being reused until killpg below has run.
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        exited, _, _ = select.select([pidfd], [], [], timeout_s + STARTUP_S)
+    finally:
+        os.close(pidfd)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return not exited, proc.wait()
+
+
+def _feed(pipe, data: bytes) -> None:
+    with contextlib.suppress(OSError), pipe:  # BrokenPipeError: it died before reading
+        pipe.write(data)
+
+
+def _verdict(lines, nonce, rc, timed_out, wrapped) -> tuple[str | None, str]:
+    violations = [line.split(" ", 1)[1] for line in lines if line.startswith("violation ")]
+    if violations:
+        return "sandbox_violation", violations[0]
+    if timed_out:
+        return "timeout", "wall clock"
+    if rc == 0 and f"pass {nonce}" in lines:
+        return None, ""
+    for line in reversed(lines):
+        reason, _, detail = line.removeprefix("fail ").partition(" ")
+        if line.startswith("fail ") and reason in CHILD_REASONS:
+            return reason, detail
+    # a signal: negative from Popen, 128 + N from the namespace's shell
+    signum = -rc if rc < 0 else rc - 128 if wrapped and rc > 128 else 0
+    if signum in (signal.SIGXCPU, signal.SIGKILL):  # the soft and the hard CPU-time limit
+        return "timeout", "cpu time" if signum == signal.SIGXCPU else "SIGKILL"
+    if signum:
+        try:
+            return "crashed", signal.Signals(signum).name
+        except ValueError:
+            return "crashed", f"signal {signum}"
+    return "crashed", f"exit code {rc}"
+
+
+def _tail(f) -> str:
+    size = f.seek(0, os.SEEK_END)
+    f.seek(max(0, size - 4 * TAIL_CHARS))
+    return f.read().decode(errors="replace")[-TAIL_CHARS:]
+
+
+@functools.cache
+def _unshare() -> str:
+    return shutil.which("unshare") or "unshare"

@@ -1,0 +1,192 @@
+"""The sandbox against hostile code: each attack is contained, named, and this process survives.
+
+Attacks run through every layer that stops them: both together, the guard alone (what a machine
+without namespaces gets), and the kernel alone (namespaces and limits, no audit hook)."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from schoolhouse.sandbox import isolation, run_many, run_tests
+
+ADD = "def add(a, b):\n    return a + b\n"
+IMPORTLIB = "import importlib\n"
+LAYERS = [
+    pytest.param({}, id="both"),
+    pytest.param({"mode": "guard"}, id="guard"),
+    pytest.param({"mode": "namespaces", "guard": False}, id="kernel"),
+]
+
+
+@pytest.fixture(params=LAYERS)
+def layer(request):
+    if request.param.get("mode") == "namespaces" and isolation() != "namespaces":
+        pytest.skip("unprivileged namespaces do not work on this machine")
+    return request.param
+
+
+def blocked_reason(layer):
+    """The guard names what it blocked; the kernel alone makes the operation fail."""
+    return "test_failed" if layer.get("guard") is False else "sandbox_violation"
+
+
+def test_a_correct_solution_passes_and_its_work_dir_is_removed():
+    result = run_tests(ADD + "import os\nprint(os.getcwd())\n", "assert add(1, 2) == 3\n")
+    assert (result.passed, result.reason) == (True, None)
+    work = Path(result.stdout_tail.strip())
+    assert work.name == "work" and not work.exists()
+
+
+@pytest.mark.parametrize(
+    ("solution", "tests", "reason", "detail"),
+    [
+        (ADD, "assert add(1, 2) == 4\n", "test_failed", "AssertionError"),
+        (ADD, "assert ad(1, 2) == 3\n", "test_failed", "NameError"),
+        (ADD, "def test_add():\n    assert add(2, 2) == 5\n", "test_failed", "AssertionError"),
+        (ADD + "import sys\nsys.exit(0)\n", "assert add(1, 2) == 3\n", "test_failed", "SystemExit"),
+        # exiting with 0 before the tests run is not a pass
+        (ADD + "import os\nos._exit(0)\n", "assert add(1, 2) == 3\n", "crashed", "exit code 0"),
+        ("def add(a, b)\n    return a + b\n", "assert add(1, 2) == 3\n", "syntax_error", None),
+        (ADD, "print(add(1, 2))\n", "no_tests", None),
+        # an assert that can never run is no test
+        (ADD, "def helper():\n    assert add(1, 2) == 4\n", "no_tests", None),
+        (ADD, "def check(f):\n    assert f(1, 2) == 4\n\ncheck(add)\n", "test_failed", None),
+        ("import socket\n" + ADD, "assert add(1, 2) == 3\n", "unsafe_import", "socket"),
+        (ADD, "from subprocess import run\nassert add(1, 2) == 3\n", "unsafe_import", None),
+        ("import ctypes.util\n" + ADD, "assert add(1, 2) == 3\n", "unsafe_import", None),
+        ("s = __import__('socket')\n" + ADD, "assert add(1, 2) == 3\n", "unsafe_import", None),
+        (
+            IMPORTLIB + "importlib.import_module('multiprocessing')\n",
+            "assert 1\n",
+            "unsafe_import",
+            None,
+        ),
+    ],
+)
+def test_failures_are_named(solution, tests, reason, detail):
+    result = run_tests(solution, tests)
+    assert (result.passed, result.reason) == (False, reason), result
+    if detail:
+        assert result.detail == detail
+
+
+def test_ordinary_imports_pass():
+    solution = "import os, math, urllib.parse, collections\n" + ADD
+    assert run_tests(solution, "assert add(1, 2) == 3\n").passed
+
+
+def test_fork_bomb(layer):
+    if layer.get("guard") is False and os.geteuid() == 0:
+        pytest.skip("the kernel never applies RLIMIT_NPROC to uid 0: only the guard stops this")
+    bomb = "import os\nfork = getattr(os, 'fo' + 'rk')\nwhile True:\n    fork()\n"
+    result = run_tests(bomb, "assert True\n", timeout_s=5, **layer)
+    assert result.reason == blocked_reason(layer), result
+    assert layer.get("guard") is False or result.detail == "os.fork"
+
+
+@pytest.mark.parametrize("mode", [None, "guard"])
+def test_subprocess_past_the_static_check(mode):
+    spawn = "sp = __import__('sub' + 'process')\nsp.run(['/bin/touch', 'spawned'])\n"
+    result = run_tests(spawn, "assert True\n", mode=mode)
+    assert (result.reason, result.detail) == ("sandbox_violation", "subprocess.Popen")
+
+
+@pytest.mark.parametrize("mode", [None, "guard"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        # ctypes.memmove writes raw memory without an audit event: it could switch the guard off
+        "c = __import__('ctyp' + 'es')\nc.memmove(c.create_string_buffer(8), b'x', 1)\n",
+        # a fresh copy of the extension, under another name, past the import system
+        "import importlib.util as u\n"
+        "so = u.find_spec('_ctypes').origin\n"
+        "u.module_from_spec(u.spec_from_file_location('x._ctypes', so))\n",
+    ],
+)
+def test_raw_memory_past_the_static_check(mode, attack):
+    result = run_tests(attack, "assert True\n", mode=mode)
+    assert result.reason == "sandbox_violation", result
+    assert result.detail.startswith("import ") and result.detail.endswith("_ctypes")
+
+
+def test_infinite_loop_times_out():
+    result = run_tests("while True:\n    pass\n", "assert True\n", timeout_s=1)
+    assert result.reason == "timeout"
+
+
+def test_sleeping_times_out_on_the_wall_clock():
+    result = run_tests("import time\ntime.sleep(60)\n", "assert True\n", timeout_s=0.5)
+    assert (result.reason, result.detail) == ("timeout", "wall clock")
+    assert result.duration_s < 10
+
+
+@pytest.mark.parametrize(
+    "hog", ["x = bytearray(10 ** 11)\n", "xs = []\nwhile True:\n    xs.append(' ' * 10 ** 6)\n"]
+)
+def test_huge_allocation(hog):
+    result = run_tests(hog, "assert True\n", memory_mb=128)
+    assert result.reason == "memory_exceeded", result
+
+
+def test_writing_outside_the_work_dir(layer, tmp_path):
+    target, kept = tmp_path / "escaped.txt", tmp_path / "kept.txt"
+    kept.write_text("keep me")
+    for attack in (f"open({str(target)!r}, 'w').write('x')\n", f"os.remove({str(kept)!r})\n"):
+        result = run_tests("import os\n" + attack, "assert True\n", **layer)
+        assert result.reason == blocked_reason(layer), result
+    assert not target.exists()
+    assert kept.read_text() == "keep me"
+
+
+def test_no_connection_reaches_a_local_listener(layer):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        attack = (
+            "s = __import__('so' + 'cket')\n"  # past the static check
+            f"s.socket().connect(('127.0.0.1', {port}))\n"
+        )
+        result = run_tests(attack, "assert True\n", **layer)
+        assert result.reason == blocked_reason(layer), result
+        assert layer.get("guard") is False or result.detail == "socket.connect"
+        server.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            server.accept()
+
+
+def test_the_kernel_alone_leaves_only_a_loopback():
+    if isolation() != "namespaces":
+        pytest.skip("unprivileged namespaces do not work on this machine")
+    probe = (
+        "for line in open('/proc/self/net/dev').readlines()[2:]:\n    print(line.split(':')[0])\n"
+    )
+    result = run_tests(probe, "assert True\n", guard=False)
+    assert result.stdout_tail.split() == ["lo"]
+
+
+def test_secrets_of_the_parent_are_not_visible(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_not_for_the_sandbox")
+    result = run_tests(
+        "import os\nprint(dict(os.environ))\n", "assert 'HF_TOKEN' not in os.environ\n"
+    )
+    assert result.passed, result
+    assert "hf_not_for_the_sandbox" not in result.stdout_tail
+    parent = "import os\nprint(open(f'/proc/{os.getppid()}/environ').read())\n"
+    for layer in ({}, {"mode": "guard"}):
+        result = run_tests(parent, "assert True\n", **layer)
+        assert result.reason == "sandbox_violation"
+        assert "hf_not_for_the_sandbox" not in result.stdout_tail
+
+
+def test_an_output_flood_is_cut_off():
+    flood = "while True:\n    print('x' * 10_000)\n"
+    result = run_tests(flood, "assert True\n", file_mb=1)
+    assert result.reason == "output_exceeded", result
+    assert len(result.stdout_tail) <= 2000
+
+
+def test_run_many_keeps_the_order():
+    items = [(ADD, "assert add(1, 2) == 3\n"), (ADD, "assert add(1, 2) == 0\n"), ("def", "")] * 2
+    results = run_many(items, workers=2)
+    assert [r.reason for r in results] == [None, "test_failed", "syntax_error"] * 2
