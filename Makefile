@@ -55,6 +55,7 @@ format: install
 
 bench: install
 	$(PY) bench/generation.py
+	$(PY) bench/dedup.py
 
 # Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
 vocabulary: install
