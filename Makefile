@@ -56,6 +56,7 @@ format: install
 bench: install
 	$(PY) bench/generation.py
 	$(PY) bench/student.py
+	$(PY) bench/dedup.py
 
 # Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
 vocabulary: install

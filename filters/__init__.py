@@ -1,14 +1,17 @@
 """Verification filters: one per file, each a named predicate returning True or (False, reason).
 
-A filter never edits the text. `story_filters` is the stories pipeline, read top to bottom: the
-first filter that fails names the drop reason.
+A filter never edits the text and judges any record with a `.text` (a Story, a web Document).
+`story_filters` and `web_filters` are pipelines, read top to bottom: the first filter that fails
+names the drop reason.
 """
 
 from __future__ import annotations
 
-from .base import Filter, FilterResult, apply_filters
+from .base import Filter, FilterResult, HasText, apply_filters
+from .c4 import C4Lines
 from .decontaminated import Decontaminated
 from .english import EnglishProse
+from .gopher_quality import GopherQuality
 from .length import Length
 from .repetition import Repetition
 from .required_words import RequiredWords
@@ -17,10 +20,14 @@ from .truncated import Truncated
 __all__ = [
     "Filter",
     "FilterResult",
+    "HasText",
     "apply_filters",
     "story_filters",
     "Decontaminated",
+    "web_filters",
+    "C4Lines",
     "EnglishProse",
+    "GopherQuality",
     "Length",
     "Repetition",
     "RequiredWords",
@@ -36,3 +43,10 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         Repetition(),
         RequiredWords(),
     ]
+
+
+def web_filters() -> list[Filter]:
+    """Gopher quality, Gopher repetition, C4's page rules. FineWeb (Penedo et al. 2024) runs
+    repetition first; quality first names a short page `gopher_too_few_words` rather than
+    repetitive (n-gram shares mean little over a dozen words), and drops the same pages."""
+    return [GopherQuality(), Repetition(), C4Lines()]

@@ -1,5 +1,5 @@
-from schoolhouse.records import Story
-from schoolhouse.text import GOPHER_STOP_WORDS, words
+from filters.base import HasText
+from schoolhouse.text import alpha_fraction, mean_word_length, stop_words_found, words
 
 
 class EnglishProse:
@@ -9,17 +9,17 @@ class EnglishProse:
 
     name = "not_english_prose"
 
-    def __call__(self, story: Story):
-        text = story.text
+    def __call__(self, record: HasText):
+        text = record.text
         tokens = text.split()
         found = words(text)
         if not tokens or not found:
             return False, self.name
-        if len(GOPHER_STOP_WORDS.intersection(found)) < 2:
+        if stop_words_found(found) < 2:
             return False, self.name
-        if not 3 <= sum(len(w) for w in found) / len(found) <= 10:
+        if not 3 <= mean_word_length(found) <= 10:
             return False, self.name
-        if sum(any(c.isalpha() for c in t) for t in tokens) / len(tokens) < 0.8:
+        if alpha_fraction(tokens) < 0.8:
             return False, self.name
         letters = [c for c in text if c.isalpha()]
         if sum(c.isascii() for c in letters) / len(letters) < 0.9:

@@ -1,4 +1,4 @@
-from schoolhouse.records import Story
+from filters.base import HasText
 from schoolhouse.text import (
     duplicate_line_fraction,
     duplicate_ngram_fraction,
@@ -13,13 +13,13 @@ DUP_LINES = 0.30
 
 
 class Repetition:
-    """Degenerate loops, the typical failure of a small teacher."""
+    """Degenerate loops, the typical failure of a small teacher, and of templated web pages."""
 
     name = "degenerate_repetition"
 
-    def __call__(self, story: Story):
-        tokens = words(story.text)
-        if duplicate_line_fraction(story.text) > DUP_LINES:
+    def __call__(self, record: HasText):
+        tokens = words(record.text)
+        if duplicate_line_fraction(record.text) > DUP_LINES:
             return False, self.name
         if any(top_ngram_fraction(tokens, n) > t for n, t in TOP_NGRAM.items()):
             return False, self.name

@@ -79,3 +79,18 @@ STORY_SCHEMA = pa.schema(
     ]
 )
 REJECTED_STORY_SCHEMA = STORY_SCHEMA.append(pa.field("reason", pa.string()))
+
+
+def content_id(text: str) -> str:
+    """An id for a document that came without one: the SHA-1 of its text, prefixed."""
+    return "sha1-" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass(slots=True)
+class Document:
+    """One web or corpus document, as a reader yields it and the web filters judge it."""
+
+    id: str  # the input's own id (JSON `id`, WARC-Record-ID) or `content_id(text)`
+    text: str
+    source: str  # the file it came from
+    metadata: dict[str, Any] = field(default_factory=dict)  # line, row, url, other columns

@@ -15,6 +15,20 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
+def mean_word_length(found: list[str]) -> float:
+    return sum(len(w) for w in found) / len(found) if found else 0.0
+
+
+def alpha_fraction(tokens: list[str]) -> float:
+    """Share of tokens with at least one letter (Gopher: 80 % of words in English prose)."""
+    return sum(any(c.isalpha() for c in t) for t in tokens) / len(tokens) if tokens else 0.0
+
+
+def stop_words_found(found: list[str]) -> int:
+    """How many distinct Gopher stop words occur among lower-cased `found` words."""
+    return len(GOPHER_STOP_WORDS.intersection(found))
+
+
 UPOS = {"noun": ("NOUN",), "verb": ("VERB",), "adjective": ("ADJ",), None: ("NOUN", "VERB", "ADJ")}
 
 

@@ -1,0 +1,85 @@
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from filters import C4Lines, GopherQuality, Repetition, apply_filters, web_filters
+from schoolhouse.readers import DocumentReader
+from schoolhouse.records import Document
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
+GOOD = list(DocumentReader().read(FIXTURES / "documents.jsonl"))
+BAD = list(DocumentReader().read(FIXTURES / "bad.jsonl"))
+FILTER_OF = {"gopher": GopherQuality(), "c4": C4Lines(), "degenerate": Repetition()}
+EVERY_REASON = {
+    "gopher_too_few_words",
+    "gopher_too_many_words",
+    "gopher_mean_word_length",
+    "gopher_symbol_ratio",
+    "gopher_bullet_lines",
+    "gopher_ellipsis_lines",
+    "gopher_alpha_words",
+    "gopher_stop_words",
+    "c4_lorem_ipsum",
+    "c4_curly_brace",
+    "c4_terminal_punct",
+    "c4_javascript",
+    "c4_policy",
+    "degenerate_repetition",
+}
+
+
+def doc(text: str) -> Document:
+    return Document(id="t", text=text, source="test")
+
+
+@pytest.mark.parametrize("page", GOOD, ids=[d.id for d in GOOD])
+def test_real_pages_pass_every_web_filter(page):
+    assert apply_filters(web_filters(), page) is None
+
+
+@pytest.mark.parametrize(
+    "page", BAD, ids=[f"{d.metadata['expect']}:{d.metadata['source']}" for d in BAD]
+)
+def test_each_bad_page_gives_its_own_reason(page):
+    expect = page.metadata["expect"]
+    assert FILTER_OF[expect.split("_")[0]](page) == (False, expect)
+
+
+def test_a_dump_of_real_pages_has_too_many_words():
+    pages = "\n\n".join(d.text for d in GOOD)
+    dump = doc("\n\n".join([pages] * (100_000 // len(pages.split()) + 1)))
+    assert GopherQuality()(dump) == (False, "gopher_too_many_words")
+
+
+def test_every_reason_is_exercised_by_a_fixture():
+    covered = {d.metadata["expect"] for d in BAD} | {"gopher_too_many_words"}
+    assert covered == EVERY_REASON
+
+
+def test_a_footer_line_does_not_make_a_policy_page():
+    # C4 deletes "privacy policy" lines; as a page rule it must not drop an article for its footer
+    article = GOOD[0].text + "\n\nPrivacy Policy | Terms of Use | Contact"
+    assert C4Lines()(doc(article)) is True
+    assert C4Lines()(doc(article + "\nThis site uses cookies.\n" * 20)) == (False, "c4_policy")
+
+
+def test_code_is_kept_when_curly_braces_are_allowed():
+    code_page = next(d for d in BAD if d.metadata["expect"] == "c4_curly_brace")
+    assert C4Lines(curly_brace=False)(code_page) is True
+
+
+def test_thresholds_are_the_papers():
+    g = GopherQuality()
+    assert (g.min_words, g.max_words) == (50, 100_000)
+    assert (g.min_mean_word_length, g.max_mean_word_length) == (3, 10)
+    assert (g.max_symbol_word_ratio, g.max_bullet_lines, g.max_ellipsis_lines) == (0.1, 0.9, 0.3)
+    assert (g.min_alpha_words, g.min_stop_words) == (0.8, 2)
+    assert C4Lines().min_terminal_lines == 0.12
+
+
+def test_web_pipeline_counts_drops_per_reason():
+    reasons = Counter(apply_filters(web_filters(), d) or "kept" for d in GOOD + BAD)
+    assert reasons["kept"] == len(GOOD)
+    assert sum(reasons.values()) == len(GOOD) + len(BAD)
+    assert {"gopher_too_few_words", "degenerate_repetition", "c4_policy"} <= set(reasons)
