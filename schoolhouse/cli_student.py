@@ -8,6 +8,7 @@ schoolhouse evaluate runs/tiny --n 50
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -42,6 +43,8 @@ def pretrain_cmd(progress: bool, json_summary: bool, **values) -> None:
         fail(
             f"interrupted; rerun the same command to resume from the last checkpoint in {config.out}"
         )
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports for all
+        return
     if json_summary:
         click.echo(json.dumps(summary.to_dict()))
         return

@@ -25,10 +25,12 @@ def plot_loss(run: Path) -> Path:
         ax.plot(*zip(*train, strict=True), lw=0.8, alpha=0.6, label="train loss")
     if val:
         ax.plot(*zip(*val, strict=True), "o-", ms=3, label="validation loss")
-    annealed = [r["step"] for r in rows if r.get("anneal")]
-    if annealed:
-        ax.axvspan(min(annealed) - 1, max(annealed), color="tab:orange", alpha=0.12,
-                   label="decay (annealing data mixed in)")  # fmt: skip
+    decay = [r["step"] for r in rows if r.get("decay")]
+    if decay:
+        config = json.loads((Path(run) / "config.json").read_text())
+        mixed = " (annealing data mixed in)" if config.get("anneal_data") else ""
+        ax.axvspan(min(decay) - 1, max(decay), color="tab:orange", alpha=0.12,
+                   label=f"decay{mixed}")  # fmt: skip
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats/token)")
     if lr:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -85,8 +86,10 @@ def pick_device(config: PretrainConfig):
     return device, autocast
 
 
-def prepare(config: PretrainConfig, progress: bool):
-    """The tokenizer (trained once, kept in the run) and the cached token streams."""
+def prepare(config: PretrainConfig, progress: bool, write: bool = True):
+    """The tokenizer (trained once, kept in the run) and the cached token streams.
+
+    With `write` false (a non-main rank, after rank 0 prepared) it only loads what is there."""
     out = config.out
     tok_path = out / "tokenizer.json"
     if tok_path.is_file():
@@ -104,7 +107,8 @@ def prepare(config: PretrainConfig, progress: bool):
             "empty or held out)"
         )
     for name in ("heldout.jsonl", "val.bin"):  # the run evaluates without its inputs
-        shutil.copyfile(cache / name, out / name)
+        if write:
+            shutil.copyfile(cache / name, out / name)
     anneal = None
     if config.anneal_data:
         anneal = tokenize(config.anneal_data, tokenizer, config.val_fraction, progress=progress)[0]
@@ -136,19 +140,26 @@ def pretrain(
     import torch
     from tqdm import tqdm
 
+    from . import distributed
     from .model import Transformer
 
     started = time.perf_counter()
     config = config.resolved()
     out = config.out
+    device, autocast = pick_device(config)
+    ranks, device = distributed.start(device)
+    progress = progress and ranks.main
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer, train, val, anneal = prepare(config, progress)
+    if not ranks.main:
+        ranks.barrier()  # rank 0 trains the tokenizer and fills the token cache first
+    tokenizer, train, val, anneal = prepare(config, progress, write=ranks.main)
+    if ranks.main:
+        ranks.barrier()
     args = replace(config.model_args(), vocab_size=tokenizer.vocab_size)
     data_hash = fingerprint(config.data) + (
         "+" + fingerprint(config.anneal_data) if config.anneal_data else ""
     )
     run_fields = {k: getattr(config, k) for k in config.RUN_FIELDS}
-    device, autocast = pick_device(config)
 
     torch.manual_seed(config.seed)
     model = Transformer(args).to(device)
@@ -168,18 +179,28 @@ def pretrain(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
+    if ranks.main:
         ckpt.truncate_log(out, start)
-    (out / "config.json").write_text(config.model_dump_json(indent=2))
+        (out / "config.json").write_text(config.model_dump_json(indent=2))
+    ddp = model
+    if ranks.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(
+            model, device_ids=[ranks.local_rank] if "cuda" in device else None
+        )
 
     batches = Batches(
         train.array(), config.batch_size, config.seq_len, config.seed, anneal.array()
-        if anneal else None, config.anneal_mix,
+        if anneal else None, config.anneal_mix, rank=ranks.rank,
     )  # fmt: skip
     windows = eval_windows(val.array(), config.seq_len, config.eval_windows)
-    tokens_per_step = config.batch_size * config.seq_len * config.grad_accum
-    log = open(out / "log.jsonl", "a")  # noqa: SIM115 (closed in finally)
+    tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * ranks.world
+    log = open(out / "log.jsonl" if ranks.main else os.devnull, "a")  # noqa: SIM115 (closed in finally)
 
     def save(step: int, val_loss: float | None):
+        if not ranks.main:
+            return
         ckpt.save(out / ckpt.CHECKPOINT, {
             "model_args": args.to_dict(), "config": run_fields, "step": step,
             "model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -209,11 +230,14 @@ def pretrain(
             for micro in range(config.grad_accum):
                 x, y = batches.get(step, micro, annealing=step >= anneal_from)
                 x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-                with autocast:
-                    loss = model(x, y)[1] / config.grad_accum
-                loss.backward()
+                # DDP averages gradients across ranks on the last micro-batch only
+                last = micro == config.grad_accum - 1
+                with nullcontext() if last or ddp is model else ddp.no_sync():
+                    with autocast:
+                        loss = ddp(x, y)[1] / config.grad_accum
+                    loss.backward()
                 loss_sum += loss.detach()
-            loss_value = loss_sum.item()
+            loss_value = ranks.mean(loss_sum).item()
             if not math.isfinite(loss_value):
                 raise TrainingStopped(
                     f"the loss became {loss_value} at step {step + 1}; the last good checkpoint "
@@ -228,7 +252,7 @@ def pretrain(
             tok_s = trained * tokens_per_step / (time.perf_counter() - t0 - paused)
             record(step=done, loss=round(loss_value, 6), lr=lr, grad_norm=round(float(norm), 4),
                    tokens=done * tokens_per_step, tok_s=round(tok_s, 1),
-                   anneal=step >= anneal_from)  # fmt: skip
+                   decay=step >= anneal_from)  # fmt: skip
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:,.0f}")
             bar.update()
             t_pause = time.perf_counter()
@@ -247,8 +271,11 @@ def pretrain(
     wall = time.perf_counter() - t0
     from .report import plot_loss, write_run_report
 
-    plot_loss(out)
-    write_run_report(out)
+    if ranks.main:
+        plot_loss(out)
+        write_run_report(out)
+    ranks.barrier()
+    ranks.close()
     return Summary(
         out=str(out), params=model.num_params(), steps=config.steps, resumed_from=start,
         tokens=config.steps * tokens_per_step, val_loss_start=val_start, val_loss=val_loss,

@@ -162,7 +162,7 @@ def test_anneal_data_is_mixed_into_the_decay_phase_only(stories, tmp_path):
     assert 0.3 < share < 0.7
     assert (b.get(5, 1, True)[0] == b.get(5, 1, True)[0]).all()  # a function of the step
     run = pretrain(config(stories, tmp_path / "run", anneal_data=[stories]), progress=False)
-    phases = [r["anneal"] for r in run.log if "loss" in r]
+    phases = [r["decay"] for r in run.log if "loss" in r]
     assert phases == [False] * 27 + [True] * 3
 
 
@@ -233,3 +233,31 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(stories, tmp_
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 4
     poisoned["on"] = False
     assert pretrain(cfg, progress=False).resumed_from == 4
+
+
+def test_torchrun_two_ranks_train_one_run(stories, tmp_path):
+    """Data parallel over two CPU processes (gloo): one log, one checkpoint, twice the tokens."""
+    out = tmp_path / "ddp"
+    args = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--master_port", str(_free_port()), "-m", "schoolhouse.cli", "pretrain",
+            "--data", str(stories), "--out", str(out), "--steps", "8", "--grad-accum", "2",
+            "--no-progress", "--json-summary",
+            *[f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summaries = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert summaries[0]["tokens"] == 8 * 2 * 2 * SMALL["batch_size"] * SMALL["seq_len"]
+    steps = [r["step"] for r in read_log(out) if "loss" in r]
+    assert steps == list(range(1, 9))  # rank 0 alone writes the log
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 8
+    assert summaries[0]["val_loss"] < summaries[0]["val_loss_start"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
