@@ -22,6 +22,13 @@ from .config import StoriesConfig
 @click.version_option(package_name="schoolhouse")
 def main() -> None:
     """Synthetic textbooks for small language models: a teacher writes, graders keep, a student learns."""
+    # A scheduler stops jobs with SIGTERM (Prefect cancel, docker stop, systemd): unwind like
+    # Ctrl-C so an in-process engine is shut down instead of orphaned with its memory and cores.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @main.group()
