@@ -168,7 +168,8 @@ def teacher() -> None:
     "spec",
     default="embedded",
     show_default=True,
-    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE)",
+    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE): "
+    "'embedded' (SmolLM2-135M-Instruct) or 'embedded-coder' (Qwen2.5-Coder-0.5B-Instruct)",
 )
 def teacher_prepare(spec: str) -> None:
     """Convert an embedded teacher's GGUF file once and print its model folder."""
@@ -188,7 +189,7 @@ def teacher_prepare(spec: str) -> None:
     "spec",
     default="embedded",
     show_default=True,
-    help="'embedded' or a local model folder",
+    help="'embedded', 'embedded-coder' or a local model folder",
 )
 @click.option(
     "--host",
@@ -214,7 +215,7 @@ def teacher_serve(
     try:
         resolved = resolve_teacher(spec)
         if resolved.kind == "http":
-            fail("--teacher: serve takes 'embedded' or a model folder, not a URL")
+            fail("--teacher: serve takes an embedded teacher or a model folder, not a URL")
         folder = model_dir(resolved.target) if resolved.kind == "embedded" else resolved.target
         click.echo(f"starting vLLM on {folder} ...", err=True)
         proc, url = start_server(

@@ -18,7 +18,9 @@ class StoriesConfig(BaseModel):
     n: int = Field(gt=0, description="prompts to run; each ends as one kept or one rejected row")
     out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
     seed: int = Field(0, description="sampling seed: the same seed gives the same prompts")
-    teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
+    teacher: str = Field(
+        "embedded", description="'embedded', 'embedded-coder', a model folder, or http(s) URL(s)"
+    )
     best_of: int = Field(
         1, ge=1, le=32, description="completions per prompt; keep the best verified"
     )

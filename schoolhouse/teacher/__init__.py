@@ -1,5 +1,8 @@
 """One teacher interface, real backends behind it: `open_teacher("embedded" | DIR | URL[,URL])`.
 
+Embedded teachers: `embedded` (SmolLM2-135M-Instruct, stories) and `embedded-coder`
+(Qwen2.5-Coder-0.5B-Instruct, code).
+
 Resolving a spec checks it (the folder holds a model, the servers answer) without starting an
 engine, so bad input fails in a second, before any work.
 """
@@ -55,10 +58,10 @@ class TeacherSpec:
 def resolve_teacher(spec: str) -> TeacherSpec:
     spec = spec.strip()
     if spec in EMBEDDED:
-        from .embedded import gguf_path
+        from .embedded import part_paths
 
         model = EMBEDDED[spec]
-        gguf_path(model)  # the package that ships it is installed
+        part_paths(model)  # the packages that ship it are installed
         return TeacherSpec("embedded", spec, f"{model.hub_id} (embedded GGUF {model.sha256[:12]})")
     if spec.startswith(("http://", "https://")):
         urls = [u.strip().rstrip("/") for u in spec.split(",") if u.strip()]

