@@ -171,3 +171,101 @@ repetition, required words), not truth or safety. Review before training anythin
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
     return path
+
+
+def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
+    """A markdown table of score -> rows, with a bar."""
+    top = max(histogram.values(), default=0)
+    lines = []
+    for score in range(6):
+        count = histogram.get(score, 0)
+        bar = "█" * round(width * count / top) if top else ""
+        share = f"{100 * count / total:.1f} %" if total else "n/a"
+        lines.append(f"| {score} | {count} | {share} | {bar} |")
+    return "\n".join(lines)
+
+
+def write_annotation_card(job, summary) -> Path:
+    from .annotation import RETRY_TEMPERATURE
+
+    config, folder = job.config, job.folder
+    totals = run_totals(folder.state)
+    rejected = summary.rejected
+    rows = summary.scored + sum(rejected.values())
+    kept = folder.read("data", ["truncated"]).column("truncated").to_pylist()
+    reasons = "\n".join(f"| `{r}` | {c} |" for r, c in rejected.most_common())
+    educational = sum(c for s, c in summary.histogram.items() if s >= 3)
+    wall = totals.get("wall_s", 0.0)
+    picked = "the first of" if config.first else f"a random sample (seed {config.seed}) of"
+    duplicates = (
+        f"; {summary.duplicate_ids} later documents with an id already picked were skipped"
+        if summary.duplicate_ids
+        else ""
+    )
+    body = f"""
+# Educational-value annotations
+
+{summary.scored} documents scored 0-5 for educational value by a teacher model with the
+FineWeb-Edu additive rubric (Penedo et al. 2024), for training a quality classifier
+(`schoolhouse classifier train --annotations <this folder>`). Made with `schoolhouse annotate`.
+
+```python
+from datasets import load_dataset
+scores = load_dataset("path/or/repo")                 # text, score, rationale, provenance
+rejected = load_dataset("path/or/repo", "rejected")   # unusable answers, with a `reason`
+```
+
+## How it was made
+- **Input**: {", ".join(f"`{p}`" for p in config.inputs)}: {summary.picked} documents
+  ({picked} {config.n} requested){duplicates}.
+- **Teacher**: `{job.teacher_spec.name}`
+- **Prompt**: template `{job.template.name}` (sha `{job.template.sha}`), the FineWeb-Edu rubric
+  answered as JSON (`reason`, then `score`) through guided decoding. Documents over
+  {config.max_chars:,} characters are cut at a paragraph, sentence or word boundary for the prompt
+  ({sum(kept)} of the scored rows); rows keep the whole text.
+- **Sampling**: temperature {config.temperature}, at most {config.max_tokens} answer tokens, a
+  seed per request; an answer cut off or invalid is asked once more at temperature
+  {RETRY_TEMPERATURE} before it is rejected.
+
+## Scores
+| score | rows | share | |
+|---|---|---|---|
+{histogram_rows(summary.histogram, summary.scored)}
+
+Educational (score 3 or more, FineWeb-Edu's threshold): {educational} of {summary.scored}.
+
+| | rows |
+|---|---|
+| documents | {rows} |
+| scored | {summary.scored} |
+| rejected | {sum(rejected.values())} |
+{reasons}
+
+- Teacher tokens: {totals.get("prompt_tokens", 0):,} prompt, {totals.get("completion_tokens", 0):,}
+  completion, over {totals.get("runs", 0)} run(s) and {wall:,.0f} s.
+
+## Columns
+`id` (the input's document id), `index` (its position in the input), `text` (whole), `source`,
+`score` (0-5), `rationale` (the teacher's justification), `truncated`, `template`,
+`template_sha`, `teacher`, `sampling` (with the per-request seed), `prompt_tokens`,
+`completion_tokens`, `finish_reason`, `attempts`. Rejected rows add `answer` and `reason`.
+
+## Limitations
+The scores are one model's judgement under one prompt; a small teacher's scores are noisy.
+The documents keep the licenses of their sources.
+
+## Config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(
+        config.license,
+        summary.scored,
+        ["annotations", "educational-value", "fineweb-edu", "schoolhouse"],
+        bool(folder.shards("data")),
+        bool(folder.shards("rejected")),
+    )
+    path = config.out / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path
