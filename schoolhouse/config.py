@@ -143,11 +143,11 @@ class TrainClassifierConfig(BaseModel):
         description="embedding: frozen all-MiniLM-L6-v2 sentence embeddings; hashing: word "
         "1-2-gram hashing (fast CPU tier)",
     )
-    estimator: Literal["ridge", "forest", "logistic"] | None = Field(
+    estimator: Literal["ridge", "forest", "sgd"] | None = Field(
         None,
         description="ridge: linear regression of the score (FineWeb-Edu); forest: random forest "
-        "(phi-1); logistic: multinomial logistic regression (default: ridge for embedding, "
-        "logistic for hashing)",
+        "(phi-1); sgd: logistic regression over the scores by SGD (default: ridge for "
+        "embedding, sgd for hashing)",
     )
     threshold: int = Field(3, ge=1, le=5, description="educational when the score is at least this")
     test_size: float = Field(0.2, gt=0, lt=1, description="share of rows held out for metrics")
