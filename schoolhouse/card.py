@@ -269,3 +269,97 @@ The documents keep the licenses of their sources.
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
     return path
+
+
+STEP_ORDER = ("heuristics", "classifier", "dedup", "decontaminate")
+STEP_TEXT = {
+    "heuristics": "Gopher quality and repetition rules (Rae et al. 2021) and C4's page rules "
+    "(Raffel et al. 2020), as in FineWeb",
+    "classifier": "the quality classifier's educational score, rounded half up, at least the "
+    "threshold (FineWeb-Edu keeps 3 and up)",
+    "dedup": "exact duplicates (normalized text), then MinHash near duplicates (5-word "
+    "shingles, 16 bands x 8 rows); the first document of a group is kept",
+    "decontaminate": "no 13-word n-gram shared with a benchmark item (GPT-3's rule)",
+}
+
+
+def write_filter_card(config, summary, folder: Path) -> Path:
+    from .classifier import Classifier
+
+    funnel = "\n".join(
+        f"| {step} | {n} | {100 * n / summary.documents:.1f} % |" if summary.documents else
+        f"| {step} | {n} | |"
+        for step, n in summary.funnel
+    )  # fmt: skip
+    reasons = "\n".join(
+        f"| {step} | `{reason}` | {count} |"
+        for (step, reason), count in sorted(
+            summary.rejected.items(), key=lambda kv: (STEP_ORDER.index(kv[0][0]), -kv[1])
+        )
+    )
+    steps = "\n".join(
+        f"{i}. **{step}**: {STEP_TEXT[step]}" for i, step in enumerate(summary.steps, 1)
+    )
+    classifier = ""
+    if config.classifier is not None:
+        meta = Classifier.metadata(config.classifier)
+        m = meta["metrics"]
+        classifier = (
+            f"\nClassifier `{meta['recipe']}` from `{config.classifier}` (labels: "
+            f"{meta['label_source']}; held-out binary F1 {m['binary_f1']:.3f}, macro F1 "
+            f"{m['macro_f1']:.3f}), threshold {config.threshold}. Scores of the "
+            f"{sum(summary.scores.values())} documents it scored:\n\n| score | documents | share | |\n"
+            f"|---|---|---|---|\n{histogram_rows(summary.scores, sum(summary.scores.values()))}\n"
+        )
+    unreadable = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common()) or "none"
+    body = f"""
+# Filtered web text
+
+{summary.kept} of {summary.documents} documents kept from
+{", ".join(f"`{p}`" for p in config.inputs)}. Made with `schoolhouse filter`.
+
+```python
+from datasets import load_dataset
+kept = load_dataset("path/or/repo")
+rejected = load_dataset("path/or/repo", "rejected")   # with `step` and `reason`
+```
+
+## Steps, in order
+{steps}
+{classifier}
+## Funnel
+| after step | documents | share of input |
+|---|---|---|
+{funnel}
+
+| step | drop reason | documents |
+|---|---|---|
+{reasons or "| | (none) | 0 |"}
+
+Input documents skipped as unreadable: {unreadable}.
+
+## Run
+{summary.shards} input shard(s), {summary.workers} worker process(es) for the per-document steps
+({summary.judge_s:,.1f} s of worker time), one process for dedup; {summary.wall_s:,.1f} s in all
+({summary.documents / summary.wall_s if summary.wall_s else 0:,.0f} documents/s).
+
+## Columns
+`id` (the input's), `text`, `source` (input file), `metadata` (the input's other fields as JSON),
+`edu_score` and `edu_int_score` (when the classifier ran on it). Rejected rows add `step`,
+`reason`, `duplicate_of` (dedup) and `contamination` (benchmark/item).
+
+## Config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(
+        config.license,
+        summary.kept,
+        ["web", "filtered", "schoolhouse"],
+        any((folder / "data").glob("*.parquet")),
+        any((folder / "rejected").glob("*.parquet")),
+    )
+    path = folder / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path
