@@ -98,8 +98,8 @@ class AnnotateConfig(BaseModel):
     n: int = Field(gt=0, description="documents to annotate")
     first: bool = Field(
         False,
-        description="take the first n documents instead of a seeded random sample (one pass "
-        "over the input instead of two)",
+        description="take the first n documents instead of a seeded random sample (reads only "
+        "the head of the input)",
     )
     seed: int = Field(0, description="picks the random sample and seeds the retry")
     teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
