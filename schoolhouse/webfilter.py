@@ -64,11 +64,9 @@ STAGE_SCHEMA = pa.schema(
     ]
 )
 KEPT_SCHEMA = pa.schema([STAGE_SCHEMA.field(n) for n in STAGE_SCHEMA.names[:6]])
-REJECTED_SCHEMA = KEPT_SCHEMA.append(pa.field("step", pa.string())).append(
-    pa.field("reason", pa.string())
-)
-REJECTED_SCHEMA = REJECTED_SCHEMA.append(pa.field("duplicate_of", pa.string())).append(
-    pa.field("contamination", pa.string())
+REJECTED_SCHEMA = pa.schema(
+    [*KEPT_SCHEMA, *(pa.field(n, pa.string()) for n in ("step", "reason", "duplicate_of"))]
+    + [STAGE_SCHEMA.field("contamination")]
 )
 
 
