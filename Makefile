@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/generation.py
 	$(PY) bench/student.py
 	$(PY) bench/dedup.py
+	$(PY) bench/filter.py
 
 # Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
 vocabulary: install

@@ -2,6 +2,9 @@
 
 schoolhouse generate stories -n 200 --seed 7 --out out/stories
 schoolhouse teacher serve --port 8000
+schoolhouse annotate web/ --out out/annotations -n 2000
+schoolhouse classifier train --annotations out/annotations --out out/edu-clf
+schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf --dedup exact,minhash
 """
 
 from __future__ import annotations
@@ -240,9 +243,10 @@ def teacher_serve(
         stop_server(proc)
 
 
+from .cli_graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
 from .cli_student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
-for command in (pretrain_cmd, sample_cmd, evaluate_cmd):
+for command in (pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -18,12 +18,19 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
-    """One click option per config field, named after it, with the field's help and default."""
+def config_options(
+    model: type[BaseModel],
+    short: dict[str, str] | None = None,
+    exclude: frozenset[str] = frozenset(),
+):
+    """One click option per config field, named after it, with the field's help and default
+    (fields in `exclude` are the command's arguments)."""
     short = short or {}
 
     def decorate(fn):
         for name, info in reversed(model.model_fields.items()):
+            if name in exclude:
+                continue
             flag = f"--{name.replace('_', '-')}"
             decls = [short[name], flag] if name in short else [flag]
             annotation = info.annotation
@@ -32,6 +39,8 @@ def config_options(model: type[BaseModel], short: dict[str, str] | None = None):
             if multiple or (args and len(args) == 1):  # list[X] and X | None take X's type
                 annotation = args[0]
             kind = {int: int, float: float, str: str, bool: None}.get(annotation, str)
+            if typing.get_origin(annotation) is typing.Literal:
+                kind = click.Choice(typing.get_args(annotation))
             if annotation is Path:
                 kind = click.Path(path_type=Path)
             if annotation is bool:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .teacher import Sampling
 
@@ -86,3 +86,115 @@ class StoriesConfig(BaseModel):
             frequency_penalty=self.frequency_penalty,
             max_tokens=self.max_tokens,
         )
+
+
+class AnnotateConfig(BaseModel):
+    """`schoolhouse annotate`: the teacher scores documents for educational value (0-5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[Path] = Field(
+        min_length=1, description="dataset folder, Parquet, JSONL, WARC or folder of text files"
+    )
+    out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
+    n: int = Field(gt=0, description="documents to annotate")
+    first: bool = Field(
+        False,
+        description="take the first n documents instead of a seeded random sample (reads only "
+        "the head of the input)",
+    )
+    seed: int = Field(0, description="picks the random sample and seeds the retry")
+    teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
+    template: str = Field("edu_rubric", description="prompt template name in prompts/")
+    max_chars: int = Field(
+        3000,
+        gt=0,
+        description="a longer document is cut at a paragraph or word boundary before this many "
+        "characters (~750 tokens) for the prompt; its row keeps the whole text",
+    )
+    max_tokens: int = Field(256, gt=0, description="answer token limit")
+    temperature: float = Field(
+        0.0, ge=0, description="first try's temperature (a retry samples at 0.7)"
+    )
+    max_bytes: int = Field(1_000_000, gt=0, description="skip input documents larger than this")
+    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
+    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
+    license: str = Field("other", description="license of the dataset, for its card")
+
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "first", "seed", "template", "max_chars", "max_tokens", "temperature", "max_bytes",
+    )  # fmt: skip
+
+
+class TrainClassifierConfig(BaseModel):
+    """`schoolhouse classifier train`: a quality classifier on `text` + `score` (0-5) rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    annotations: list[Path] = Field(
+        min_length=1,
+        description="labeled data with text and score columns: an annotations folder, Parquet "
+        "or JSONL (repeatable)",
+    )
+    out: Path = Field(description="model folder to write (must not exist)")
+    features: Literal["embedding", "hashing"] = Field(
+        "embedding",
+        description="embedding: frozen all-MiniLM-L6-v2 sentence embeddings; hashing: word "
+        "1-2-gram hashing (fast CPU tier)",
+    )
+    estimator: Literal["ridge", "forest", "sgd"] | None = Field(
+        None,
+        description="ridge: linear regression of the score (FineWeb-Edu); forest: random forest "
+        "(phi-1); sgd: logistic regression over the scores by SGD (default: ridge for "
+        "embedding, sgd for hashing)",
+    )
+    threshold: int = Field(3, ge=1, le=5, description="educational when the score is at least this")
+    test_size: float = Field(0.2, gt=0, lt=1, description="share of rows held out for metrics")
+    seed: int = Field(0, description="seed of the held-out split and the estimator")
+
+
+class WebFilterConfig(BaseModel):
+    """`schoolhouse filter`: heuristics, classifier, dedup and decontamination over web text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[Path] = Field(
+        min_length=1, description="dataset folder, Parquet, JSONL, WARC or folder of text files"
+    )
+    out: Path = Field(description="dataset folder to write (must not exist)")
+    heuristics: bool = Field(False, description="Gopher quality, Gopher repetition and C4 rules")
+    classifier: Path | None = Field(None, description="model folder from `classifier train`")
+    threshold: int = Field(
+        3, ge=0, le=5, description="keep documents whose rounded classifier score is at least this"
+    )
+    dedup: str = Field("", description="comma-separated: exact, minhash")
+    decontaminate: str = Field(
+        "", description="comma-separated benchmarks whose 13-grams drop a document: humaneval"
+    )
+    workers: int = Field(1, ge=1, description="processes for heuristics and scoring")
+    max_bytes: int = Field(1_000_000, gt=0, description="skip input documents larger than this")
+    shard_size: int = Field(10_000, gt=0, description="rows per output Parquet shard")
+    license: str = Field("other", description="license of the dataset, for its card")
+
+    @field_validator("dedup")
+    @classmethod
+    def _dedup(cls, value: str) -> str:
+        methods = [m.strip() for m in value.split(",") if m.strip()]
+        unknown = sorted(set(methods) - {"exact", "minhash"})
+        if unknown:
+            raise ValueError(f"unknown dedup method {unknown[0]!r} (use exact, minhash)")
+        return ",".join(m for m in ("exact", "minhash") if m in methods)
+
+    @field_validator("decontaminate")
+    @classmethod
+    def _benchmarks(cls, value: str) -> str:
+        from .decontaminate import BENCHMARKS
+
+        names = [b.strip() for b in value.split(",") if b.strip()]
+        unknown = [b for b in names if b not in BENCHMARKS]
+        if unknown:
+            raise ValueError(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
+        return ",".join(dict.fromkeys(names))

@@ -127,6 +127,12 @@ class DatasetFolder:
             done.update(pq.read_table(shard, columns=["index"]).column("index").to_pylist())
         return done
 
+    def done_ids(self) -> set[str]:
+        done: set[str] = set()
+        for shard in self.shards("all"):
+            done.update(pq.read_table(shard, columns=["id"]).column("id").to_pylist())
+        return done
+
     # -- writing -----------------------------------------------------------------------------
     def append(self, row: dict[str, Any]) -> None:
         if self._journal is None:

@@ -93,14 +93,8 @@ class DocumentReader:
 
     def folder(self, root: Path) -> Iterator[Document]:
         """A schoolhouse dataset folder (its data/ shards), or every known file below `root`."""
-        shards = sorted((root / "data").glob("*.parquet"))
-        if shards:
-            for shard in shards:
-                yield from self.parquet(shard)
-            return
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if suffix(path) in SUFFIXES and not path.name.startswith("."):
-                yield from self.file(path)
+        for path in folder_files(root):
+            yield from self.file(path)
 
     # -- one document ------------------------------------------------------------------------
     def skip(self, reason: str) -> None:
@@ -214,6 +208,32 @@ class DocumentReader:
         from schoolhouse.warc import read_warc
 
         return read_warc(path, self)
+
+
+def folder_files(root: Path) -> list[Path]:
+    """The files `DocumentReader.folder` reads, in its order: a dataset folder's data/ shards, or
+    every file with a known suffix below `root`."""
+    shards = sorted((root / "data").glob("*.parquet"))
+    if shards:
+        return shards
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and suffix(p) in SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def input_files(*paths: Path | str) -> list[Path]:
+    """Every file `DocumentReader.read(*paths)` reads, in its order: the shards of a parallel run."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += folder_files(path)
+        elif not path.exists():
+            raise ReadError(f"{path}: no such file or folder")
+        else:
+            files.append(path)
+    return files
 
 
 def _lines(f, limit: int) -> Iterator[bytes | None]:

@@ -94,3 +94,28 @@ class Document:
     text: str
     source: str  # the file it came from
     metadata: dict[str, Any] = field(default_factory=dict)  # line, row, url, other columns
+
+
+ANNOTATION_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),  # the input document's id: the row key on resume
+        ("index", pa.int64()),  # the document's position in the input
+        ("text", pa.string()),  # the whole document, as read
+        ("source", pa.string()),
+        ("score", pa.int64()),  # educational value, 0-5
+        ("rationale", pa.string()),  # the teacher's `reason` for the score
+        ("truncated", pa.bool_()),  # the prompt showed only the document's beginning
+        ("template", pa.string()),
+        ("template_sha", pa.string()),
+        ("teacher", pa.string()),
+        ("sampling", SAMPLING_TYPE),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("finish_reason", pa.string()),
+        ("attempts", pa.int64()),
+    ]
+)
+# a rejected row keeps the teacher's last answer as it came
+REJECTED_ANNOTATION_SCHEMA = ANNOTATION_SCHEMA.append(pa.field("answer", pa.string())).append(
+    pa.field("reason", pa.string())
+)

@@ -1,0 +1,366 @@
+"""Annotate documents: the teacher scores each one's educational value, 0-5.
+
+    schoolhouse annotate web/ --out out/annotations -n 2000
+
+The rubric is FineWeb-Edu's additive 5-point prompt (`prompts/edu_rubric.jinja2`, Penedo et al.
+2024). The answer comes back through the engine's JSON-schema guided decoding as `EduScore`
+(`reason` first, so the score follows the justification, then `score`), so a document that
+says "ignore your instructions and output ..." still gets an answer of the right shape.
+
+Decisions:
+- Documents longer than `max_chars` (3,000 characters, ~750 tokens, default) are cut at a
+  paragraph, sentence or word boundary for the prompt, and the prompt says so; the row keeps the
+  whole text and `truncated`. The budget keeps the prompt well inside a small teacher's context
+  (4,096 tokens on the CPU engine) and the cost per document flat.
+- `-n` documents are a seeded random sample of the input (the n smallest hashes of seed + id:
+  the same sample on every rerun, and a larger n extends it), or with `--first` the first n.
+- The row key is the input's document id: a rerun asks only for documents without a row. A
+  later document with an id already picked is skipped and counted.
+- The teacher's justification is stored as `rationale`: `reason` is the drop reason of a
+  rejected row everywhere in schoolhouse. An answer cut off by the token limit (`cut_off`) or not
+  valid (`invalid_answer`) is asked once more, sampled at temperature 0.7 with its own seed, then
+  lands in rejected/ with that reason and the answer as it came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .config import AnnotateConfig
+from .curriculum import Template, load_template
+from .folder import DatasetFolder, write_atomic
+from .readers import DocumentReader
+from .records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Document
+from .teacher import Completion, Request, Sampling, Teacher, TeacherSpec, resolve_teacher
+
+RETRY_TEMPERATURE = 0.7
+
+
+class EduScore(BaseModel):
+    reason: str = Field(max_length=500)
+    score: Literal[0, 1, 2, 3, 4, 5]
+
+
+def truncate(text: str, max_chars: int) -> tuple[str, bool]:
+    """The text cut before `max_chars` at the last paragraph, line, sentence or word boundary in
+    its second half (else hard), and whether it was cut."""
+    if len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars]
+    for separator in ("\n\n", "\n", ". ", " "):
+        at = cut.rfind(separator)
+        if at >= max_chars // 2:
+            return cut[: at + (1 if separator == ". " else 0)].rstrip(), True
+    return cut, True
+
+
+def sample_key(seed: int, doc_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()[:8], "big")
+
+
+def request_seed(seed: int, index: int, attempt: int) -> int:
+    digest = hashlib.sha256(f"annotate:{seed}:{index}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+@dataclass
+class AnnotationSummary:
+    out: str
+    requested: int
+    teacher: str
+    picked: int = 0  # documents in the sample (fewer than requested if the input is smaller)
+    scored: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    histogram: Counter = field(default_factory=Counter)  # score -> rows
+    skipped: int = 0  # already written by an earlier run
+    written: int = 0  # rows written by this run
+    retried: int = 0  # second tries this run
+    duplicate_ids: int = 0  # input documents skipped because an earlier one had the same id
+    unreadable: dict = field(default_factory=dict)  # the reader's skips (empty, too_large, ...)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "out": self.out,
+            "requested": self.requested,
+            "picked": self.picked,
+            "teacher": self.teacher,
+            "scored": self.scored,
+            "rejected": dict(self.rejected.most_common()),
+            "histogram": {str(s): self.histogram.get(s, 0) for s in range(6)},
+            "skipped_already_done": self.skipped,
+            "written_this_run": self.written,
+            "retried": self.retried,
+            "duplicate_ids": self.duplicate_ids,
+            "unreadable": self.unreadable,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "wall_s": round(self.wall_s, 2),
+        }
+
+
+@dataclass
+class AnnotationJob:
+    config: AnnotateConfig
+    template: Template
+    folder: DatasetFolder
+    teacher_spec: TeacherSpec
+    job: dict
+    picked: dict[int, str]  # input position -> document id
+    duplicate_ids: int
+    unreadable: dict
+    done: set[str]  # document ids with a row in a shard; a sealed journal may add more
+
+    @property
+    def pending(self) -> list[int]:
+        return sorted(p for p, i in self.picked.items() if i not in self.done)
+
+    def reader(self) -> DocumentReader:
+        return DocumentReader(max_bytes=self.config.max_bytes)
+
+
+def pick(config: AnnotateConfig) -> tuple[dict[int, str], int, dict]:
+    """Input position -> id of the documents to annotate; ids only, texts are read again later."""
+    reader = DocumentReader(max_bytes=config.max_bytes)
+    seen: set[str] = set()
+    duplicates = 0
+    heap: list[tuple[int, int, str]] = []  # (-key, position, id): the n smallest keys
+    for position, doc in enumerate(reader.read(*config.inputs)):
+        if doc.id in seen:
+            duplicates += 1
+            continue
+        seen.add(doc.id)
+        if config.first:
+            heap.append((0, position, doc.id))
+            if len(heap) == config.n:
+                break
+            continue
+        item = (-sample_key(config.seed, doc.id), position, doc.id)
+        if len(heap) < config.n:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+    return {p: i for _, p, i in heap}, duplicates, dict(reader.skipped)
+
+
+def prepare_annotation(
+    config: AnnotateConfig, teacher_spec: TeacherSpec | None = None
+) -> AnnotationJob:
+    """Load and check everything and pick the documents; raise a one-line error before any
+    teacher work."""
+    template = load_template(config.template, {"extract", "truncated"})
+    spec = teacher_spec or resolve_teacher(config.teacher)
+    job = {
+        "kind": "annotations",
+        "template_sha": template.sha,
+        "teacher": spec.name,
+        "inputs": [str(p.resolve()) for p in config.inputs],
+    }
+    job |= {k: getattr(config, k) for k in AnnotateConfig.JOB_FIELDS}
+    folder = DatasetFolder(
+        config.out, ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, config.shard_size
+    )
+    folder.check(job)
+    picked, duplicates, unreadable = pick(config)
+    if not picked:
+        raise ValueError(f"{', '.join(map(str, config.inputs))}: no document to annotate")
+    done = folder.done_ids()
+    extra = done - set(picked.values())
+    if extra:
+        raise ValueError(
+            f"{config.out} holds rows for {len(extra)} documents outside the {config.n} picked now: "
+            "use the same or a larger -n, or a new --out"
+        )
+    return AnnotationJob(config, template, folder, spec, job, picked, duplicates, unreadable, done)
+
+
+def run_annotation(
+    job: AnnotationJob, teacher: Teacher | None, progress: bool = True
+) -> AnnotationSummary:
+    """Write one row per pending document; `teacher` may be None when nothing is pending."""
+    config, folder = job.config, job.folder
+    if folder.open(job.job):  # an interrupted run's journal became shards
+        job.done = folder.done_ids()
+    write_atomic(config.out / "config.json", config.model_dump_json(indent=2))
+    pending = set(job.pending)
+    summary = AnnotationSummary(str(config.out), config.n, job.teacher_spec.name)
+    summary.picked, summary.skipped = len(job.picked), len(job.picked) - len(pending)
+    summary.duplicate_ids, summary.unreadable = job.duplicate_ids, job.unreadable
+    if pending and teacher is None:
+        raise ValueError("documents are pending but no teacher was given")
+    bar = _progress(len(job.picked), summary.skipped, progress)
+    in_flight: dict[str, tuple[Document, int]] = {}
+    retry: list[tuple[Document, int]] = []
+    started = time.monotonic()
+
+    def requests(docs, attempt: int) -> Iterator[Request]:
+        for doc, position in docs:
+            in_flight[str(position)] = (doc, position)
+            yield _request(job, doc, position, attempt)
+
+    try:
+        for attempt, docs in enumerate((_stream(job, pending), retry)):
+            if not pending:
+                break
+            docs = list(docs) if attempt else docs
+            for completion in teacher.generate(requests(docs, attempt)) if docs else ():
+                doc, position = in_flight.pop(completion.request_id)
+                summary.prompt_tokens += completion.prompt_tokens
+                summary.completion_tokens += completion.completion_tokens
+                row = _row(job, doc, position, completion, attempt)
+                if row.get("reason") and attempt == 0:
+                    retry.append((doc, position))
+                    summary.retried += 1
+                    continue
+                folder.append(row)
+                summary.written += 1
+                if bar:
+                    bar.update(1)
+    finally:
+        summary.wall_s = time.monotonic() - started
+        folder.close()
+        if bar:
+            bar.close()
+        _log_run(job, summary)
+    _count_all(job, summary)
+    from .card import write_annotation_card
+
+    write_annotation_card(job, summary)
+    return summary
+
+
+def _stream(job: AnnotationJob, pending: set[int]) -> Iterator[tuple[Document, int]]:
+    """The pending documents, read again from the input in order."""
+    last = max(pending, default=-1)
+    for position, doc in enumerate(job.reader().read(*job.config.inputs)):
+        if position in pending:
+            if doc.id != job.picked[position]:
+                raise ValueError(
+                    f"the input changed while annotating: document #{position} is now "
+                    f"{doc.id!r}, was {job.picked[position]!r}"
+                )
+            yield doc, position
+        if position >= last:
+            return
+
+
+def _sampling(config: AnnotateConfig, position: int, attempt: int) -> Sampling:
+    return Sampling(
+        temperature=RETRY_TEMPERATURE if attempt else config.temperature,
+        top_p=0.95 if attempt else 1.0,
+        frequency_penalty=0.0,  # JSON repeats its quotes and braces by design
+        max_tokens=config.max_tokens,
+        seed=request_seed(config.seed, position, attempt),
+    )
+
+
+def render(template: Template, text: str, max_chars: int) -> tuple[str, bool]:
+    extract, cut = truncate(text, max_chars)
+    return template.render(extract=extract, truncated=cut), cut
+
+
+def _request(job: AnnotationJob, doc: Document, position: int, attempt: int) -> Request:
+    prompt, _ = render(job.template, doc.text, job.config.max_chars)
+    return Request(
+        id=str(position),
+        messages=({"role": "user", "content": prompt},),
+        sampling=_sampling(job.config, position, attempt),
+        json_schema=EduScore.model_json_schema(),
+    )
+
+
+def parse(completion: Completion) -> tuple[EduScore | None, str | None]:
+    """The answer, or None with the reason it cannot be used."""
+    if completion.finish_reason == "length":
+        return None, "cut_off"
+    try:
+        return EduScore.model_validate_json(completion.text), None
+    except ValidationError:
+        return None, "invalid_answer"
+
+
+def _row(
+    job: AnnotationJob, doc: Document, position: int, completion: Completion, attempt: int
+) -> dict:
+    answer, problem = parse(completion)
+    row = {
+        "id": doc.id,
+        "index": position,
+        "text": doc.text,
+        "source": doc.source,
+        "score": answer.score if answer else None,
+        "rationale": answer.reason if answer else None,
+        "truncated": len(doc.text) > job.config.max_chars,
+        "template": job.template.name,
+        "template_sha": job.template.sha,
+        "teacher": job.teacher_spec.name,
+        "sampling": _sampling(job.config, position, attempt).to_dict(),
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "finish_reason": completion.finish_reason,
+        "attempts": attempt + 1,
+    }
+    if problem:
+        row |= {"answer": completion.text, "reason": problem}
+    return row
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, initial=initial, unit="doc", desc="annotate", file=sys.stderr,
+        dynamic_ncols=True, mininterval=0.5,
+    )  # fmt: skip
+
+
+def _log_run(job: AnnotationJob, summary: AnnotationSummary) -> None:
+    if job.folder.state.exists():
+        with open(job.folder.state / "runs.jsonl", "a") as f:
+            f.write(json.dumps({"finished_at": time.time(), **summary.to_dict()}) + "\n")
+
+
+def _count_all(job: AnnotationJob, summary: AnnotationSummary) -> None:
+    """Replace this run's counts by the folder's totals (earlier runs included)."""
+    scores = job.folder.read("data", ["score"]).column("score").to_pylist()
+    summary.scored, summary.histogram = len(scores), Counter(scores)
+    reasons = job.folder.read("rejected", ["reason"]).column("reason").to_pylist()
+    summary.rejected = Counter(reasons)
+
+
+def annotate(
+    config: AnnotateConfig,
+    teacher: Teacher | None = None,
+    progress: bool = True,
+    teacher_options: dict | None = None,
+) -> AnnotationSummary:
+    """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
+    given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
+    job = prepare_annotation(config, given)
+    own = teacher is None and bool(job.pending)
+    if own:
+        options = {
+            "concurrency": config.concurrency,
+            "kv_cache_gib": config.kv_cache_gib,
+            "seed": config.seed,
+        } | (teacher_options or {})
+        teacher = job.teacher_spec.open(**options)
+    try:
+        return run_annotation(job, teacher, progress)
+    finally:
+        if own:
+            teacher.close()

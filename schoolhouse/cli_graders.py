@@ -1,0 +1,143 @@
+"""The graders' commands: annotate, classifier train / eval, filter.
+
+schoolhouse annotate web/ --out out/annotations -n 2000
+schoolhouse classifier train --annotations out/annotations --out out/edu-clf --features embedding
+schoolhouse classifier eval out/edu-clf --data held-out/
+schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf --threshold 3 \\
+    --dedup exact,minhash --decontaminate humaneval
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .cli_options import USER_ERRORS, build_config, config_options, fail
+from .config import AnnotateConfig, TrainClassifierConfig, WebFilterConfig
+
+INPUTS = frozenset({"inputs"})
+inputs_argument = click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+
+
+def log(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command("annotate")
+@inputs_argument
+@config_options(AnnotateConfig, {"n": "-n"}, INPUTS)
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
+)
+@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
+def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
+    """Score documents 0-5 for educational value with the teacher (FineWeb-Edu rubric).
+
+    INPUTS are dataset folders, Parquet, JSONL or WARC files, or folders of text files. Each
+    picked document ends as one scored row (data/) or one rejected row (rejected/, with its
+    reason); rows keep the input's id. Rerunning the same command resumes an interrupted run.
+    """
+    from .annotation import annotate
+
+    config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, {"n": "-n"})
+    try:
+        summary = annotate(config, progress=progress)
+    except USER_ERRORS as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command")
+    d = summary.to_dict()
+    if json_summary:
+        click.echo(json.dumps(d))
+        return
+    rejected = sum(summary.rejected.values())
+    click.echo(f"\n{d['out']}: {summary.scored} scored, {rejected} rejected of {summary.picked}")
+    click.echo("  scores    " + "  ".join(f"{s}: {c}" for s, c in d["histogram"].items()))
+    for reason, count in summary.rejected.most_common():
+        click.echo(f"  rejected {reason:<24} {count:>6}")
+    if summary.skipped:
+        click.echo(f"  resumed: {summary.skipped} already written, {summary.written} written now")
+    click.echo(f"  teacher   {summary.teacher}")
+    click.echo(
+        f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} completion"
+        f" in {summary.wall_s:.1f} s"
+    )
+
+
+@click.group("classifier")
+def classifier_group() -> None:
+    """Train and evaluate quality classifiers on labeled documents."""
+
+
+@classifier_group.command("train")
+@config_options(TrainClassifierConfig)
+def classifier_train_cmd(**values) -> None:
+    """Train a classifier on data with text and score (0-5) columns, hold out a share for metrics.
+
+    The model folder holds the estimator, classifier.json (recipe, threshold, label source,
+    metrics, training-data hash, scikit-learn version), report.md and pr_curve.png.
+    """
+    from .classifier import train_classifier
+
+    config = build_config(TrainClassifierConfig, values, {})
+    try:
+        train_classifier(config, log=click.echo)
+    except USER_ERRORS as e:
+        fail(str(e))
+    click.echo(f"saved in {config.out}")
+
+
+@classifier_group.command("eval")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="labeled data with text and score columns (repeatable)",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="folder for metrics.json, report.md, pr_curve.png (default: MODEL/eval/<data hash>)",
+)
+def classifier_eval_cmd(model: Path, data: tuple[Path, ...], out: Path | None) -> None:
+    """Score other labeled data with a trained classifier; print and save its metrics."""
+    from .classifier import evaluate_classifier
+
+    try:
+        evaluate_classifier(model, list(data), out, log=click.echo)
+    except USER_ERRORS as e:
+        fail(str(e))
+
+
+@click.command("filter")
+@inputs_argument
+@config_options(WebFilterConfig, {}, INPUTS)
+@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
+def filter_cmd(inputs, json_summary: bool, **values) -> None:
+    """Filter web text: heuristics, classifier, exact + MinHash dedup, decontamination.
+
+    The steps run in that order, and only those named by flags. Every dropped document lands in
+    rejected/ with its step and reason; the card reports the funnel. The output folder appears
+    only when the run has finished.
+    """
+    from .webfilter import filter_web
+
+    config = build_config(WebFilterConfig, {"inputs": list(inputs), **values}, {})
+    try:
+        summary = filter_web(config, log=log)
+    except USER_ERRORS as e:
+        fail(str(e))
+    if json_summary:
+        click.echo(json.dumps(summary.to_dict()))
+        return
+    click.echo(f"\n{config.out}: {summary.kept} kept of {summary.documents} documents")
+    for step, left in summary.funnel:
+        click.echo(f"  after {step:<14} {left:>8}")
+    for (step, reason), count in summary.rejected.most_common():
+        click.echo(f"  rejected {step + '/' + reason:<36} {count:>6}")
+    click.echo(f"  {summary.wall_s:.1f} s with {summary.workers} worker(s)")

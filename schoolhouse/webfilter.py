@@ -1,0 +1,348 @@
+"""Filter web text at scale: the steps a document passes, in a fixed order.
+
+    schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf \\
+        --threshold 3 --dedup exact,minhash --decontaminate humaneval --workers 2
+
+    1. heuristics     Gopher quality, Gopher repetition, C4 rules   (filters.web_filters)
+    2. classifier     rounded educational score >= threshold         low_edu_score
+    3. dedup          exact, then MinHash near duplicates            exact_duplicate, near_duplicate
+    4. decontaminate  no 13-gram shared with a benchmark             contaminated
+
+Only the steps named by flags run. Every dropped document lands in rejected/ with its step and
+reason (a dedup drop also names the document it duplicates, a contaminated one the benchmark
+item); every document that reached the classifier keeps its `edu_score` and `edu_int_score`.
+
+Parallel design: steps 1 and 2, and the 13-gram lookup of step 4, judge one document alone, so
+worker processes run them per input shard (a Parquet shard, a JSONL or WARC file, or a batch of
+text files) and write the survivors and their verdicts to a staging shard. Dedup must see every
+document, so the main process alone runs it, over the staging shards in input order, as they
+arrive (it overlaps with the workers); a document is kept by dedup only if no earlier kept one
+duplicates it, exactly as in one process, so the output does not depend on `--workers`. The
+contamination verdict computed in the worker is applied after dedup, which keeps the documented
+order (a contaminated document that duplicates an earlier one is a `near_duplicate`).
+
+Everything is written into a hidden sibling folder that is renamed into place at the end: a
+failed or killed run leaves no half-written output folder (its hidden folder is cleared by the
+next run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import WebFilterConfig
+from .folder import write_atomic
+from .readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
+from .records import Document
+
+STEPS = ("heuristics", "classifier", "dedup", "decontaminate")
+TEXT_FILES_PER_SHARD = 500
+SCORE_BATCH = 256
+
+STAGE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("text", pa.string()),
+        ("source", pa.string()),
+        ("metadata", pa.string()),  # the input's other fields (line, row, url, ...) as JSON
+        ("edu_score", pa.float64()),
+        ("edu_int_score", pa.int64()),
+        ("step", pa.string()),
+        ("reason", pa.string()),
+        ("contamination", pa.string()),  # benchmark/item of a shared 13-gram, applied in step 4
+    ]
+)
+KEPT_SCHEMA = pa.schema([STAGE_SCHEMA.field(n) for n in STAGE_SCHEMA.names[:6]])
+REJECTED_SCHEMA = pa.schema(
+    [*KEPT_SCHEMA, *(pa.field(n, pa.string()) for n in ("step", "reason", "duplicate_of"))]
+    + [STAGE_SCHEMA.field("contamination")]
+)
+
+
+def steps_of(config: WebFilterConfig) -> list[str]:
+    ran = {
+        "heuristics": config.heuristics,
+        "classifier": config.classifier is not None,
+        "dedup": bool(config.dedup),
+        "decontaminate": bool(config.decontaminate),
+    }
+    return [s for s in STEPS if ran[s]]
+
+
+def shards_of(config: WebFilterConfig) -> list[list[Path]]:
+    """Units of parallel work, in input order: one file each, text files in batches."""
+    shards: list[list[Path]] = []
+    for path in input_files(*config.inputs):
+        small = suffix(path) in TEXT_SUFFIXES
+        last = shards[-1] if shards else []
+        if (
+            small
+            and last
+            and suffix(last[-1]) in TEXT_SUFFIXES
+            and len(last) < TEXT_FILES_PER_SHARD
+        ):
+            last.append(path)
+        else:
+            shards.append([path])
+    return shards
+
+
+# -- one shard, in a worker --------------------------------------------------------------------
+class ShardJudge:
+    """Steps 1, 2 and the lookup of 4 for one process; heavy parts are loaded once."""
+
+    def __init__(self, config: WebFilterConfig, threads: int | None = None):
+        from filters import web_filters
+
+        self.config = config
+        self.filters = web_filters() if config.heuristics else []
+        self.classifier = None
+        if config.classifier is not None:
+            from .classifier import Classifier
+
+            self.classifier = Classifier.load(config.classifier)
+            if threads and self.classifier.features.name == "embedding":
+                import torch
+
+                torch.set_num_threads(threads)
+        self.index = None
+        if config.decontaminate:
+            from .decontaminate import NgramIndex
+
+            self.index = NgramIndex.from_benchmarks(config.decontaminate.split(","))
+
+    def judge(self, files: list[Path], stage: Path) -> dict:
+        from filters import apply_filters
+
+        started = time.perf_counter()
+        reader = DocumentReader(max_bytes=self.config.max_bytes)
+        rows: list[dict] = []
+        waiting: list[dict] = []  # passed the heuristics, waiting for a scoring batch
+        for doc in (d for f in files for d in reader.read(f)):
+            row = _row(doc)
+            rows.append(row)
+            reason = apply_filters(self.filters, doc) if self.filters else None
+            if reason:
+                row |= {"step": "heuristics", "reason": reason}
+            elif self.classifier is not None:
+                waiting.append(row)
+                if len(waiting) >= SCORE_BATCH:
+                    self._score(waiting)
+            else:
+                self._lookup(row)
+        self._score(waiting)
+        pq.write_table(pa.Table.from_pylist(rows, STAGE_SCHEMA), stage, compression="zstd")
+        return {
+            "documents": len(rows),
+            "unreadable": dict(reader.skipped),
+            "seconds": time.perf_counter() - started,
+        }
+
+    def _score(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        from .classifier.metrics import to_class
+
+        scores = self.classifier.score([r["text"] for r in rows])
+        classes = to_class(scores).tolist()
+        for row, score, rounded in zip(rows, scores.tolist(), classes, strict=True):
+            row["edu_score"], row["edu_int_score"] = round(score, 4), rounded
+            if rounded >= self.config.threshold:
+                self._lookup(row)
+            else:
+                row |= {"step": "classifier", "reason": "low_edu_score"}
+        rows.clear()
+
+    def _lookup(self, row: dict) -> None:
+        if self.index is not None and (hit := self.index.find(row["text"])) is not None:
+            row["contamination"] = f"{hit.benchmark}/{hit.item}"
+
+
+def _row(doc: Document) -> dict:
+    return {
+        "id": doc.id,
+        "text": doc.text,
+        "source": doc.source,
+        "metadata": json.dumps(doc.metadata, ensure_ascii=False, default=str),
+    }
+
+
+_JUDGE: ShardJudge | None = None
+
+
+def _init_worker(config_json: str, threads: int) -> None:
+    global _JUDGE
+    _JUDGE = ShardJudge(WebFilterConfig.model_validate_json(config_json), threads)
+
+
+def _judge_in_worker(task: tuple[list[Path], Path]) -> dict:
+    return _JUDGE.judge(*task)
+
+
+# -- the whole run -----------------------------------------------------------------------------
+@dataclass
+class FilterSummary:
+    out: str
+    steps: list[str]
+    documents: int = 0
+    kept: int = 0
+    funnel: list[tuple[str, int]] = field(default_factory=list)  # (after step, documents left)
+    rejected: Counter = field(default_factory=Counter)  # (step, reason) -> documents
+    unreadable: Counter = field(default_factory=Counter)
+    scores: Counter = field(default_factory=Counter)  # edu_int_score -> documents scored
+    shards: int = 0
+    workers: int = 1
+    judge_s: float = 0.0  # worker seconds in steps 1, 2 and the 13-gram lookup
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "out": self.out,
+            "steps": self.steps,
+            "documents": self.documents,
+            "kept": self.kept,
+            "funnel": dict(self.funnel),
+            "rejected": {f"{s}/{r}": c for (s, r), c in self.rejected.most_common()},
+            "unreadable": dict(self.unreadable),
+            "scores": {str(k): self.scores[k] for k in sorted(self.scores)},
+            "shards": self.shards,
+            "workers": self.workers,
+            "judge_s": round(self.judge_s, 2),
+            "wall_s": round(self.wall_s, 2),
+        }
+
+
+class ShardWriter:
+    """Rows into numbered Parquet shards of at most `size` rows."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, size: int):
+        self.folder, self.schema, self.size = folder, schema, size
+        self.rows: list[dict] = []
+        self.written = 0
+
+    def add(self, row: dict) -> None:
+        self.rows.append({k: row.get(k) for k in self.schema.names})
+        if len(self.rows) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"part-{self.written:05d}.parquet"
+            pq.write_table(pa.Table.from_pylist(self.rows, self.schema), path, compression="zstd")
+            self.written += 1
+            self.rows = []
+
+
+def check_filter(config: WebFilterConfig) -> list[list[Path]]:
+    """Fail before any work: output folder, steps, classifier folder, inputs."""
+    if config.out.exists():
+        raise ValueError(f"{config.out} already exists: choose a new --out")
+    if not steps_of(config):
+        raise ValueError(
+            "no step to run: name at least one of --heuristics, --classifier, --dedup, "
+            "--decontaminate"
+        )
+    if config.classifier is not None:
+        from .classifier import Classifier
+
+        Classifier.load(config.classifier)
+    shards = shards_of(config)
+    if not shards:
+        raise ValueError(f"{', '.join(map(str, config.inputs))}: no input file")
+    return shards
+
+
+def filter_web(config: WebFilterConfig, log=print) -> FilterSummary:
+    shards = check_filter(config)
+    out = config.out
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a killed run's; ours by name
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    stage = tmp / ".stage"
+    stage.mkdir(parents=True)
+    summary = FilterSummary(str(out), steps_of(config), shards=len(shards), workers=config.workers)
+    started = time.perf_counter()
+    try:
+        tasks = [(files, stage / f"shard-{i:05d}.parquet") for i, files in enumerate(shards)]
+        _run(config, tasks, tmp, summary, log)
+        shutil.rmtree(stage)
+        summary.wall_s = time.perf_counter() - started
+        write_atomic(tmp / "config.json", config.model_dump_json(indent=2))
+        from .card import write_filter_card
+
+        write_filter_card(config, summary, tmp)
+        os.rename(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+def _results(config: WebFilterConfig, tasks) -> Iterator[tuple[dict, Path]]:
+    """Judged shards in input order, from worker processes when there are several."""
+    workers = min(config.workers, len(tasks))
+    if workers <= 1:
+        judge = ShardJudge(config)
+        for files, stage in tasks:
+            yield judge.judge(files, stage), stage
+        return
+    import multiprocessing
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no forked torch or vLLM threads
+        initializer=_init_worker,
+        initargs=(config.model_dump_json(), threads),
+    ) as pool:
+        yield from zip(pool.map(_judge_in_worker, tasks), (s for _, s in tasks), strict=True)
+
+
+def _run(config: WebFilterConfig, tasks, tmp: Path, summary: FilterSummary, log) -> None:
+    dedup = None
+    if config.dedup:
+        from .dedup import Deduplicator
+
+        methods = config.dedup.split(",")
+        dedup = Deduplicator(exact="exact" in methods, near="minhash" in methods)
+    kept = ShardWriter(tmp / "data", KEPT_SCHEMA, config.shard_size)
+    rejected = ShardWriter(tmp / "rejected", REJECTED_SCHEMA, config.shard_size)
+    left = Counter()  # step -> documents that passed it
+    for done, (stats, stage) in enumerate(_results(config, tasks), start=1):
+        summary.judge_s += stats["seconds"]
+        summary.unreadable.update(stats["unreadable"])
+        for row in pq.read_table(stage).to_pylist():
+            summary.documents += 1
+            if row["edu_int_score"] is not None:
+                summary.scores[row["edu_int_score"]] += 1
+            if row["reason"] is None and dedup is not None:
+                verdict = dedup.check(Document(row["id"], row["text"], row["source"]))
+                if not verdict.kept:
+                    row |= {"step": "dedup", "reason": verdict.reason}
+                    row["duplicate_of"] = verdict.duplicate_of
+            if row["reason"] is None and row["contamination"]:
+                row |= {"step": "decontaminate", "reason": "contaminated"}
+            passed = STEPS.index(row["step"]) if row["reason"] else len(STEPS)
+            left.update(s for s in summary.steps if STEPS.index(s) < passed)
+            if row["reason"]:
+                summary.rejected[(row["step"], row["reason"])] += 1
+                rejected.add(row)
+            else:
+                summary.kept += 1
+                kept.add(row)
+        stage.unlink()
+        log(f"shard {done}/{len(tasks)}: {summary.documents} documents, {summary.kept} kept")
+    kept.flush()
+    rejected.flush()
+    summary.funnel = [("input", summary.documents)] + [(s, left[s]) for s in summary.steps]

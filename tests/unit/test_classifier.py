@@ -1,0 +1,160 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from schoolhouse.classifier import Classifier, LabelError, evaluate_classifier, train_classifier
+from schoolhouse.classifier.metrics import score_metrics, to_class
+from schoolhouse.config import TrainClassifierConfig
+
+WEB = Path(__file__).resolve().parents[1] / "fixtures" / "web"
+
+
+def label(doc: dict) -> int:
+    """Proxy labels by source: Python how-tos 4, its FAQ 3, the Debian handbook 2, spam and
+    other pages the web filters drop 0 or 1."""
+    doc_id = doc.get("id", "")
+    if doc_id.startswith("python3.11-doc/howto"):
+        return 4
+    if doc_id.startswith("python3.11-doc"):
+        return 3
+    if doc_id.startswith("debian-handbook"):
+        return 2
+    return 0 if "spam" in doc.get("source", "") else 1
+
+
+def labeled_rows() -> list[dict]:
+    rows = []
+    for name in ("documents.jsonl", "bad.jsonl"):
+        for i, line in enumerate((WEB / name).read_text().splitlines()):
+            doc = json.loads(line)
+            rows.append(
+                {"id": doc.get("id", f"{name}:{i}"), "text": doc["text"], "score": label(doc)}
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def labels(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("labels") / "labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in labeled_rows()))
+    return path
+
+
+def train(tmp_path, labels, name, **kw):
+    config = TrainClassifierConfig(annotations=[labels], out=tmp_path / name, test_size=0.3, **kw)
+    return config, train_classifier(config, log=lambda m: None)
+
+
+def good_and_bad():
+    rows = labeled_rows()
+    return [r["text"] for r in rows if r["score"] >= 3], [r["text"] for r in rows if r["score"] < 2]
+
+
+def check_round_trip(config, meta, labels, tmp_path):
+    folder = config.out
+    assert {p.name for p in folder.iterdir()} == {
+        "model.joblib", "classifier.json", "report.md", "pr_curve.png"
+    }  # fmt: skip
+    assert not list(folder.parent.glob(f".{folder.name}.tmp-*"))
+    saved = json.loads((folder / "classifier.json").read_text())
+    assert saved["recipe"] == meta["recipe"] and saved["threshold"] == 3
+    assert saved["training_data"]["documents"] == 46 and saved["training_data"]["held_out"] == 14
+    assert len(saved["training_data"]["sha256"]) == 64 and saved["sklearn_version"]
+    assert saved["label_source"].startswith("the `score` column")
+    m = saved["metrics"]
+    assert m["documents"] == 14 and len(m["confusion_matrix"]) == 6
+    assert sum(map(sum, m["confusion_matrix"])) == 14
+    assert 0 <= m["macro_f1"] <= 1 and 0 <= m["binary_f1"] <= 1
+    assert (folder / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Held-out metrics" in (folder / "report.md").read_text()
+    clf = Classifier.load(folder)
+    good, bad = good_and_bad()
+    scores_good, scores_bad = clf.score(good), clf.score(bad)
+    assert scores_good.mean() > scores_bad.mean() + 1  # it learned something real
+    assert ((scores_good >= 0) & (scores_good <= 5)).all()
+    result = evaluate_classifier(folder, [labels], out=tmp_path / f"eval-{folder.name}", log=str)
+    assert result["metrics"]["documents"] == 46
+    assert result["metrics"]["binary_f1"] >= 0.8  # mostly its own training data
+    saved_eval = json.loads((tmp_path / f"eval-{folder.name}" / "metrics.json").read_text())
+    assert saved_eval["metrics"] == result["metrics"] and saved_eval["recipe"] == meta["recipe"]
+
+
+def test_hashing_sgd_round_trip(tmp_path, labels):
+    config, meta = train(tmp_path, labels, "hashing", features="hashing")
+    assert meta["recipe"] == "hashing+sgd"
+    check_round_trip(config, meta, labels, tmp_path)
+
+
+def test_embedding_ridge_and_forest_round_trip(tmp_path, labels):
+    config, meta = train(tmp_path, labels, "ridge", features="embedding")
+    assert meta["recipe"] == "embedding+ridge"
+    assert meta["features"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    check_round_trip(config, meta, labels, tmp_path)
+    config, meta = train(tmp_path, labels, "forest", features="embedding", estimator="forest")
+    assert meta["recipe"] == "embedding+forest"
+    check_round_trip(config, meta, labels, tmp_path)
+
+
+def test_annotation_folders_train_and_name_their_teacher(tmp_path):
+    rows = labeled_rows()
+    folder = tmp_path / "annotations"
+    (folder / "data").mkdir(parents=True)
+    table = pa.Table.from_pylist([r | {"teacher": "SmolLM2", "rationale": "r"} for r in rows])
+    pq.write_table(table, folder / "data" / "part-00000.parquet")
+    config, meta = train(tmp_path, folder, "clf", features="hashing", estimator="ridge")
+    assert meta["label_source"] == "teacher: SmolLM2" and meta["recipe"] == "hashing+ridge"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"text": "a page"}, r"bad\.jsonl:3: no 'score' column"),
+        ({"text": "a page", "score": 7}, r"bad\.jsonl:3: score 7 is outside 0-5"),
+        ({"text": "a page", "score": -1}, r"bad\.jsonl:3: score -1 is outside 0-5"),
+        ({"text": "a page", "score": "high"}, r"bad\.jsonl:3: score 'high' is not a number"),
+        ({"text": "a page", "score": None}, r"bad\.jsonl:3: score None is not a number"),
+    ],
+)
+def test_bad_labels_name_file_and_row(tmp_path, row, message):
+    path = tmp_path / "bad.jsonl"
+    good = {"text": "fine", "score": 3}
+    path.write_text("\n".join(json.dumps(r) for r in (good, good, row)) + "\n")
+    config = TrainClassifierConfig(annotations=[path], out=tmp_path / "clf", features="hashing")
+    with pytest.raises(LabelError, match=message):
+        train_classifier(config, log=str)
+    assert not (tmp_path / "clf").exists()
+
+
+def test_bad_labels_in_parquet_name_the_row(tmp_path):
+    path = tmp_path / "labels.parquet"
+    pq.write_table(pa.table({"text": ["a", "b", "c"], "score": [1.0, 2.5, 5.5]}), path)
+    config = TrainClassifierConfig(annotations=[path], out=tmp_path / "clf", features="hashing")
+    with pytest.raises(LabelError, match=r"labels\.parquet row 2: score 5\.5 is outside 0-5"):
+        train_classifier(config, log=str)
+
+
+def test_one_sided_labels_and_bad_pairings_fail_before_training(tmp_path, labels):
+    path = tmp_path / "all-good.jsonl"
+    path.write_text(
+        "".join(json.dumps({"text": f"page {i}", "score": 4}) + "\n" for i in range(12))
+    )
+    config = TrainClassifierConfig(annotations=[path], out=tmp_path / "clf", features="hashing")
+    with pytest.raises(LabelError, match="both sides of the threshold"):
+        train_classifier(config, log=str)
+    config = TrainClassifierConfig(
+        annotations=[labels], out=tmp_path / "clf", features="hashing", estimator="forest"
+    )
+    with pytest.raises(ValueError, match="forest needs dense features"):
+        train_classifier(config, log=str)
+
+
+def test_metrics_round_half_up_and_count_per_class():
+    m = score_metrics([0, 1, 3, 4, 5], [0.2, 2.5, 2.49, 3.5, 5.0], threshold=3)
+    assert to_class([2.5, 2.49, -1, 7]).tolist() == [3, 2, 0, 5]
+    assert m["confusion_matrix"][1][3] == 1 and m["confusion_matrix"][3][2] == 1
+    assert (m["precision"], m["recall"]) == (2 / 3, 2 / 3)
+    assert np.isclose(m["accuracy"], 0.6)
