@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -22,6 +23,8 @@ from . import checkpoint as ckpt
 from .config import PretrainConfig
 from .data import Batches, eval_windows, fingerprint, read_texts, tokenize
 from .tokenizer import Tokenizer
+
+MAX_EPOCHS = 4  # Muennighoff et al. 2023: up to ~4 epochs of repeated data cost little
 
 
 class TrainingStopped(RuntimeError):
@@ -115,6 +118,27 @@ def prepare(config: PretrainConfig, progress: bool, write: bool = True):
     return tokenizer, train, val, anneal
 
 
+def repetition_warnings(
+    config: PretrainConfig, train_tokens: int, anneal_tokens: int, world: int = 1
+):
+    """Runs that will read their data many times over: the validation loss will rise again."""
+    per_step = config.batch_size * config.seq_len * config.grad_accum * world
+    epochs = config.steps * per_step / max(train_tokens, 1)
+    if epochs > MAX_EPOCHS:
+        yield (
+            f"{config.steps} steps read the {train_tokens:,} training tokens {epochs:.0f} times; "
+            f"a model this size overfits: use about --steps {int(MAX_EPOCHS * train_tokens / per_step)} or more data"
+        )
+    if anneal_tokens:
+        drawn = (config.steps - decay_start(config)) * per_step * config.anneal_mix
+        if drawn / anneal_tokens > MAX_EPOCHS:
+            yield (
+                f"the decay phase draws {drawn:,.0f} tokens from {anneal_tokens:,} tokens of "
+                f"--anneal-data ({drawn / anneal_tokens:.0f} times over): lower --anneal-mix or "
+                "add annealing data"
+            )
+
+
 def evaluate_loss(model, windows, autocast, device, batch_size: int) -> float:
     import torch
 
@@ -195,6 +219,11 @@ def pretrain(
         if anneal else None, config.anneal_mix, rank=ranks.rank,
     )  # fmt: skip
     windows = eval_windows(val.array(), config.seq_len, config.eval_windows)
+    if ranks.main and start == 0:
+        for line in repetition_warnings(
+            config, len(train), len(anneal) if anneal else 0, ranks.world
+        ):
+            print(f"warning: {line}", file=sys.stderr)
     tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * ranks.world
     log = open(out / "log.jsonl" if ranks.main else os.devnull, "a")  # noqa: SIM115 (closed in finally)
 

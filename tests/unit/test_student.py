@@ -261,3 +261,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_runs_that_repeat_their_data_are_warned_about():
+    from schoolhouse.student.train import repetition_warnings
+
+    cfg = PretrainConfig(data=[Path("x")], out=Path("y"), steps=100, batch_size=8, seq_len=64,
+                         anneal_mix=0.5).resolved()  # fmt: skip
+    assert list(repetition_warnings(cfg, train_tokens=100 * 8 * 64, anneal_tokens=0)) == []
+    (line,) = repetition_warnings(cfg, train_tokens=100 * 8 * 64 // 10, anneal_tokens=0)
+    assert "training tokens 10 times" in line and "use about --steps 40 " in line
+    (line,) = repetition_warnings(cfg, train_tokens=10**9, anneal_tokens=100)
+    assert "lower --anneal-mix" in line
