@@ -104,7 +104,8 @@ def format_evaluation(ev: dict) -> list[str]:
             "",
         ]
         for ex in g.get("examples", [])[:3]:
-            lines += [f"> **{ex['beginning']}** {ex['completion']}", ">",
+            story = f"**{ex['beginning']}** {ex['completion']}".strip()
+            lines += [*(f"> {line}".rstrip() for line in story.splitlines()), ">",
                       f"> grammar {ex['grammar']}, creativity {ex['creativity']}, "
                       f"consistency {ex['consistency']}, age {ex['age_group']}", ""]  # fmt: skip
     return lines
