@@ -250,6 +250,7 @@ def pretrain(
     # training time is the loop's wall time less evaluations and checkpoints: it includes the
     # data, the logging and the progress bar, everything a step costs
     t0, paused, trained, last_saved = time.perf_counter(), 0.0, 0, start
+    mark = t0  # end of the previous step, pauses excluded: step_s includes its logging
     try:
         for step in range(start, config.steps):
             lr = wsd_lr(step, config.steps, config.lr, config.warmup_frac, config.decay_frac)
@@ -278,8 +279,11 @@ def pretrain(
             opt.zero_grad(set_to_none=True)
             trained += 1
             done = step + 1
-            tok_s = trained * tokens_per_step / (time.perf_counter() - t0 - paused)
+            now = time.perf_counter()
+            step_s, tok_s = now - mark, trained * tokens_per_step / (now - t0 - paused)
+            mark = now
             record(step=done, loss=round(loss_value, 6), lr=lr, grad_norm=round(float(norm), 4),
+                   step_s=round(step_s, 5),
                    tokens=done * tokens_per_step, tok_s=round(tok_s, 1),
                    decay=step >= anneal_from)  # fmt: skip
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{tok_s:,.0f}")
@@ -292,6 +296,7 @@ def pretrain(
                 save(done, val_loss)
                 last_saved = done
             paused += time.perf_counter() - t_pause
+            mark += time.perf_counter() - t_pause
             if on_step:
                 on_step(done, loss_value)
     finally:
