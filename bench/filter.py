@@ -1,14 +1,20 @@
-"""Quality-classifier scoring speed and F1 per recipe, and MinHash dedup speed and recall.
+"""Quality-classifier scoring speed and F1 per recipe, and MinHash dedup speed and recall,
+ours side by side with datatrove's.
 
-    python bench/filter.py [--labels PATH] [--docs 800] [--near 0.1] [--json]
+    pip install --target /tmp/dt datatrove spacy          # optional: the datatrove column
+    pip install --target /tmp/ft fasttext-numpy2-wheel    # optional: the fastText baseline
+    python bench/filter.py --extra-path /tmp/dt:/tmp/ft [--labels PATH] [--docs 800] [--json]
 
 One run, one set of documents: every recipe trains on the same 70 % and is scored on the same
 30 %. Printed per recipe: binary F1 at score >= 3, macro F1 over the scores, and scoring speed
-in documents per second on one core (torch and every estimator limited to one thread; the
-embedding cache is emptied first, so features are computed, not looked up). The fastText-style
-baseline is fastText's supervised classifier on word bigrams (DCLM's recipe) trained on the
-same labels, if a `fasttext` module imports (`pip install fasttext-numpy2-wheel`: the `fasttext`
-package itself has no wheel here); without it the hashing + SGD recipe holds that tier alone.
+in documents per second on one core (torch, BLAS and the Rust tokenizers limited to one thread;
+the embedding cache is emptied first, so features are computed, not looked up). Recipes: MiniLM
+embeddings at 256 and 128 tokens, fp32 and int8 (dynamic quantization of the Linear layers),
+with a ridge head (and a forest at 256/fp32); Model2Vec static embeddings + ridge; hashed word
+1-2-grams + SGD logistic regression, ours and scikit-learn's HashingVectorizer. The
+fastText-style baseline is fastText's supervised classifier on word bigrams, 25 epochs (DCLM's
+recipe) on the same labels, if a `fasttext` module imports (the `fasttext` package itself has no
+wheel here).
 
 Labels: `--labels` takes any data with text and score columns (an annotations folder from
 `schoolhouse annotate`). Without it, proxy labels by source, from installed Debian packages
@@ -18,8 +24,11 @@ pages 4, the Python library reference and the Debian handbook 3, Debian changelo
 Proxy labels measure how well a recipe separates sources, not educational judgement.
 
 Dedup: the scored documents plus edited copies of `--near` of them (`--changes` words
-replaced) go through `Deduplicator` (exact + MinHash); printed are documents/s, the recall on
-the planted copies and the distinct documents wrongly dropped.
+replaced) go through `Deduplicator` (exact + MinHash, with and without the Jaccard check) and
+through datatrove's four MinHash stages (signatures, buckets, clusters, filter; its defaults:
+5-grams, 14 bands of 8) if `datatrove` imports. Printed: documents/s, recall on the planted
+copies, and distinct documents dropped (a document whose normalized text repeats an earlier
+one's exactly is a real duplicate in the source, not a distinct document).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import sys
@@ -36,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one core: no Rust thread pool
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
 DOC = Path("/usr/share/doc")
 PYDOC = DOC / "python3.11-doc" / "html"
@@ -130,10 +142,39 @@ def one_core(clf, texts) -> float:
         torch.set_num_threads(threads)
 
 
-def recipes(train, test, threshold: int) -> list[dict]:
+RECIPES = [  # (label, features, options, estimator)
+    ("minilm-256 fp32 +ridge", "embedding", {"max_tokens": 256}, "ridge"),
+    ("minilm-256 fp32 +forest", "embedding", {"max_tokens": 256}, "forest"),
+    ("minilm-128 fp32 +ridge", "embedding", {"max_tokens": 128}, "ridge"),
+    ("minilm-256 int8 +ridge", "embedding", {"max_tokens": 256, "precision": "int8"}, "ridge"),
+    ("minilm-128 int8 +ridge", "embedding", {"max_tokens": 128, "precision": "int8"}, "ridge"),
+    ("static +ridge", "static", {}, "ridge"),
+    ("hashing +sgd", "hashing", {}, "sgd"),
+]
+
+
+class SklearnHashing:
+    """scikit-learn's HashingVectorizer, the `hashing` recipe's features before they were ours."""
+
+    name, dense = "sklearn-hashing", False
+
+    def __init__(self):
+        import numpy as np
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.vectorizer = HashingVectorizer(
+            n_features=2**20, ngram_range=(1, 2), alternate_sign=False, norm="l2",
+            token_pattern=r"(?u)\b\w+\b", dtype=np.float32,
+        )  # fmt: skip
+
+    def transform(self, texts):
+        return self.vectorizer.transform(texts)
+
+
+def recipes(train, test, threshold: int, only: str | None = None) -> list[dict]:
     import numpy as np
 
-    from schoolhouse.classifier.features import make_features
+    from schoolhouse.classifier.features import FeatureError, make_features
     from schoolhouse.classifier.metrics import score_metrics
     from schoolhouse.classifier.model import Classifier, make_estimator
 
@@ -141,17 +182,24 @@ def recipes(train, test, threshold: int) -> list[dict]:
     y_test = np.array([s for _, s in test])
     texts_train, texts_test = [t for t, _ in train], [t for t, _ in test]
     results = []
-    for features_name, estimator in (("embedding", "ridge"), ("embedding", "forest"),
-                                      ("hashing", "sgd")):  # fmt: skip
-        features = make_features(features_name)
-        clf = Classifier(features, make_estimator(estimator, features), estimator, threshold)
-        started = time.perf_counter()
-        clf.fit(texts_train, y_train)
+    specs = [(label, make_features, name, options, est) for label, name, options, est in RECIPES]
+    specs.append(("sklearn-hashing +sgd", lambda *_: SklearnHashing(), None, None, "sgd"))
+    for label, make, name, options, estimator in specs:
+        if only and not any(word in label for word in only.split(",")):
+            continue
+        try:
+            features = make(name, options)
+            clf = Classifier(features, make_estimator(estimator, features), estimator, threshold)
+            started = time.perf_counter()
+            clf.fit(texts_train, y_train)
+        except FeatureError as e:
+            results.append({"recipe": f"{label} (skipped: {e})"})
+            continue
         fit_s = time.perf_counter() - started
         m = score_metrics(y_test, clf.score(texts_test), threshold)
         speed = one_core(clf, texts_test)
-        results.append({"recipe": clf.recipe, "fit_s": fit_s, "docs_per_s_core": speed, **m})
-        print(f"  {clf.recipe:<18} done", file=sys.stderr)
+        results.append({"recipe": label, "fit_s": fit_s, "docs_per_s_core": speed, **m})
+        print(f"  {label:<24} done", file=sys.stderr)
     results.append(fasttext_baseline(texts_train, y_train, texts_test, y_test, threshold))
     return results
 
@@ -160,7 +208,7 @@ def fasttext_baseline(texts_train, y_train, texts_test, y_test, threshold: int) 
     try:
         import fasttext
     except ImportError:
-        return {"recipe": "fasttext (not installed: hashing+sgd holds this tier)"}
+        return {"recipe": "fasttext (skipped: no `fasttext` module; see --extra-path)"}
     import numpy as np
 
     from schoolhouse.classifier.metrics import score_metrics, to_class
@@ -174,18 +222,18 @@ def fasttext_baseline(texts_train, y_train, texts_test, y_test, threshold: int) 
     Path(f.name).unlink()
     lines = [" ".join(t.split()) for t in texts_test]
     started = time.perf_counter()
-    labels, probs = model.predict(lines, k=-1)
+    labels, probs = model.predict(lines, k=-1)  # fastText predicts on one thread
     speed = len(lines) / (time.perf_counter() - started)
     scores = np.array([
         sum(p * int(label.removeprefix("__label__")) for label, p in zip(ls, ps, strict=True))
         for ls, ps in zip(labels, probs, strict=True)
     ])  # fmt: skip
     m = score_metrics(y_test, scores, threshold)
-    return {"recipe": "fasttext bigrams", "fit_s": fit_s, "docs_per_s_core": speed, **m}
+    return {"recipe": "fasttext bigrams (baseline)", "fit_s": fit_s, "docs_per_s_core": speed, **m}
 
 
-def dedup_bench(texts: list[str], near: float, changes: int, seed: int) -> dict:
-    from schoolhouse.dedup import Deduplicator
+def planted_documents(texts: list[str], near: float, changes: int, seed: int):
+    from schoolhouse.dedup import normalize
     from schoolhouse.records import Document
 
     rng = random.Random(seed)
@@ -196,18 +244,82 @@ def dedup_bench(texts: list[str], near: float, changes: int, seed: int) -> dict:
         for k in rng.sample(range(len(tokens)), min(changes, len(tokens))):
             tokens[k] = rng.choice(["Debian", "kernel", "quickly", "module", "server", "often"])
         planted.append(Document(f"near{j}", " ".join(tokens), "bench"))
-    dedup = Deduplicator()
-    started = time.perf_counter()
-    dropped = {d.id for d in docs + planted if not dedup.check(d).kept}
-    seconds = time.perf_counter() - started
+    seen, distinct = set(), set()
+    for doc in docs:
+        text = normalize(doc.text)
+        if text not in seen:
+            distinct.add(doc.id)
+        seen.add(text)
+    return docs, planted, distinct
+
+
+def dedup_result(name, docs, planted, distinct, dropped, seconds) -> dict:
     caught = sum(p.id in dropped for p in planted)
     return {
+        "method": name,
         "documents": len(docs) + len(planted),
         "docs_per_s": (len(docs) + len(planted)) / seconds,
         "planted": len(planted),
         "recall": caught / len(planted) if planted else None,
-        "distinct_dropped": sum(d.id in dropped for d in docs),
+        "source_duplicates": len(docs) - len(distinct),
+        "distinct_dropped": len(distinct & dropped),
     }
+
+
+def dedup_bench(texts: list[str], near: float, changes: int, seed: int) -> list[dict]:
+    from schoolhouse.dedup import Deduplicator
+
+    docs, planted, distinct = planted_documents(texts, near, changes, seed)
+    results = []
+    for name, min_jaccard in (("schoolhouse 16x8, J>=0.75 check", 0.75),
+                              ("schoolhouse 16x8, no check", None)):  # fmt: skip
+        dedup = Deduplicator(min_jaccard=min_jaccard)
+        started = time.perf_counter()
+        dropped = {d.id for d in docs + planted if not dedup.check(d).kept}
+        seconds = time.perf_counter() - started
+        results.append(dedup_result(name, docs, planted, distinct, dropped, seconds))
+    results.append(datatrove_bench(docs, planted, distinct))
+    return results
+
+
+def datatrove_bench(docs, planted, distinct) -> dict:
+    name = "datatrove 14x8"
+    try:
+        import xxhash
+        from datatrove.data import Document
+        from datatrove.pipeline.dedup import minhash as dt
+        from datatrove.utils.hashes import xxhash as dt_xxhash
+    except ImportError as e:
+        return {"method": f"{name} (skipped: cannot import {e.name}; see --extra-path)"}
+    # datatrove 0.10 hashes str, which xxhash 4 refuses: encode first
+    dt_xxhash.xxhash64 = lambda data: xxhash.xxh64_intdigest(
+        data.encode() if isinstance(data, str) else data
+    )
+    from loguru import logger
+
+    logger.remove()  # datatrove logs every stage at INFO
+    config = dt.MinhashConfig()
+    records = [Document(text=d.text, id=d.id) for d in docs + planted]
+    try:
+        signature = dt.MinhashDedupSignature(output_folder="x", config=config)
+    except ImportError as e:  # its English word tokenizer needs spacy
+        return {"method": f"{name} (skipped: {e})"}
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        signature = dt.MinhashDedupSignature(output_folder=f"{folder}/sigs", config=config)
+        signature.run(iter(records), rank=0, world_size=1)
+        for bucket in range(config.num_buckets):
+            dt.MinhashDedupBuckets(
+                input_folder=f"{folder}/sigs", output_folder=f"{folder}/buckets", config=config
+            ).run(rank=bucket, world_size=config.num_buckets)
+        dt.MinhashDedupCluster(
+            input_folder=f"{folder}/buckets", output_folder=f"{folder}/remove", config=config
+        ).run()
+        kept = dt.MinhashDedupFilter(input_folder=f"{folder}/remove").run(iter(records), rank=0)
+        kept_ids = {d.id for d in kept}
+        seconds = time.perf_counter() - started
+    dropped = {d.id for d in records} - kept_ids
+    return dedup_result(name, docs, planted, distinct, dropped, seconds)
 
 
 def main() -> None:
@@ -219,7 +331,15 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=3, help="words replaced per near copy")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--extra-path",
+        default="",
+        help="folders (colon-separated) appended to sys.path: scratch installs of datatrove "
+        "and fasttext, kept out of the project's environment",
+    )
+    parser.add_argument("--only", help="comma-separated words: run only recipes naming one")
     args = parser.parse_args()
+    sys.path += [p for p in args.extra_path.split(":") if p]
     rows = (
         labeled_corpus(args.labels, args.docs, args.seed)
         if args.labels
@@ -228,7 +348,7 @@ def main() -> None:
     cut = int(len(rows) * 0.7)
     train, test = rows[:cut], rows[cut:]
     print(f"{len(train)} training, {len(test)} scored documents", file=sys.stderr)
-    results = recipes(train, test, args.threshold)
+    results = recipes(train, test, args.threshold, args.only)
     dedup = dedup_bench([t for t, _ in test], args.near, args.changes, args.seed)
     if args.json:
         print(json.dumps({"recipes": results, "dedup": dedup}, default=str))
@@ -236,17 +356,24 @@ def main() -> None:
     positives = sum(s >= args.threshold - 0.5 for _, s in test)
     print(f"\n{len(test)} scored documents ({positives} score >= {args.threshold}), "
           f"{len(train)} training; labels: {args.labels or 'proxy, by source'}")  # fmt: skip
-    print(f"{'recipe':<20} {'F1@' + str(args.threshold):>7} {'macro-F1':>9} {'docs/s/core':>12}")
+    print(f"{'recipe':<30} {'F1@' + str(args.threshold):>7} {'macro-F1':>9} {'docs/s/core':>12}")
     for r in results:
         if "binary_f1" not in r:
             print(f"{r['recipe']}")
             continue
-        print(f"{r['recipe']:<20} {r['binary_f1']:>7.3f} {r['macro_f1']:>9.3f} "
-              f"{r['docs_per_s_core']:>12,.0f}")  # fmt: skip
-    print(f"\nMinHash dedup (exact + 16x8 LSH): {dedup['documents']} documents, "
-          f"{dedup['docs_per_s']:,.0f} docs/s, recall {dedup['recall']:.3f} on "
-          f"{dedup['planted']} planted near copies ({args.changes} words changed), "
-          f"{dedup['distinct_dropped']} distinct documents dropped")  # fmt: skip
+        print(f"{r['recipe']:<30} {r['binary_f1']:>7.3f} {r['macro_f1']:>9.3f} "
+              f"{r['docs_per_s_core']:>12,.1f}")  # fmt: skip
+    first = next(d for d in dedup if "documents" in d)
+    print(f"\nMinHash dedup: {first['documents']} documents, {first['planted']} planted near "
+          f"copies ({args.changes} words changed), {first['source_duplicates']} exact "
+          "duplicate(s) already in the source")  # fmt: skip
+    print(f"{'method':<34} {'docs/s':>8} {'recall':>7} {'distinct dropped':>17}")
+    for d in dedup:
+        if "docs_per_s" not in d:
+            print(d["method"])
+            continue
+        print(f"{d['method']:<34} {d['docs_per_s']:>8,.0f} {d['recall']:>7.3f} "
+              f"{d['distinct_dropped']:>17}")  # fmt: skip
 
 
 if __name__ == "__main__":

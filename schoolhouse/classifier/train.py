@@ -70,7 +70,8 @@ def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] =
             f"{out} already exists: a model folder is written once, choose a new --out"
         )
     name = config.estimator or DEFAULT_ESTIMATOR[config.features]
-    features = make_features(config.features)
+    options = {"precision": config.precision, "max_tokens": config.max_tokens}
+    features = make_features(config.features, {k: v for k, v in options.items() if v})
     estimator = make_estimator(name, features, config.seed)  # a bad pairing fails before reading
     labeled = read_labeled(config.annotations)
     if len(labeled) < MIN_DOCUMENTS:

@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schoolhouse.classifier import Classifier, LabelError, evaluate_classifier, train_classifier
+from schoolhouse.classifier.features import make_features
 from schoolhouse.classifier.metrics import score_metrics, to_class
 from schoolhouse.config import TrainClassifierConfig
 
@@ -87,6 +88,43 @@ def test_hashing_sgd_round_trip(tmp_path, labels):
     config, meta = train(tmp_path, labels, "hashing", features="hashing")
     assert meta["recipe"] == "hashing+sgd"
     check_round_trip(config, meta, labels, tmp_path)
+
+
+def test_static_ridge_round_trip_records_its_embedder(tmp_path, labels):
+    config, meta = train(tmp_path, labels, "static", features="static", max_tokens=400)
+    assert meta["recipe"] == "static+ridge" and meta["features"]["max_tokens"] == 400
+    assert meta["features"]["package"].startswith("tokenlearn-static-model==")
+    assert meta["estimator"]["params"]["alpha"] == 0.1
+    check_round_trip(config, meta, labels, tmp_path)
+    assert Classifier.load(config.out).features.max_tokens == 400
+
+
+def test_static_features_match_the_packaged_encoder():
+    # tokenlearn-static-model's own (Rust) encoder, read 512 tokens a text: same vectors
+    from static_model import get_embeddings
+
+    texts = [r["text"] for r in labeled_rows()[:4]] + ["", "a"]
+    ours = make_features("static").transform(texts)
+    theirs = np.array(get_embeddings(texts[:4] + ["a"]))
+    assert ours.shape == (6, 64) and not ours[4].any()
+    assert np.allclose(ours[[0, 1, 2, 3, 5]], theirs, atol=1e-5)
+
+
+def test_features_are_rebuilt_from_what_a_model_folder_saved():
+    int8 = make_features("embedding", {"max_tokens": 128, "precision": "int8"})
+    assert (int8.max_tokens, int8.precision) == (128, "int8")
+    assert int8.describe()["precision"] == "int8"  # reads no weights
+    hashing = make_features("hashing")
+    again = make_features("hashing", hashing.describe())
+    texts = [r["text"] for r in labeled_rows()[:5]] + ["", "a b a b"]
+    a, b = hashing.transform(texts), again.transform(texts)
+    assert (a != b).nnz == 0 and a.shape == (7, 2**20)
+    assert np.allclose(np.asarray(a.multiply(a).sum(axis=1)).ravel(), [1, 1, 1, 1, 1, 0, 1])
+    assert sorted(a[6].data * 13**0.5) == pytest.approx([1, 2, 2, 2])  # a, b, ab twice; ba once
+    with pytest.raises(ValueError, match="HashingVectorizer"):
+        make_features("hashing", {"name": "hashing", "ngrams": [1, 2], "n_features": 2**20})
+    with pytest.raises(ValueError, match="unknown precision"):
+        make_features("embedding", {"precision": "fp8"})
 
 
 def test_embedding_ridge_and_forest_round_trip(tmp_path, labels):
