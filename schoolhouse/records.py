@@ -147,6 +147,7 @@ class CodeExercise:
     docstring: str | None = None
     solution: str | None = None
     tests: str | None = None
+    tests_passed: bool | None = None  # None: not run (the answer could not be parsed)
     sandbox_detail: str | None = None  # why the sandbox failed it, when it did
     draft: str | None = None
     critique: str | None = None
@@ -200,6 +201,7 @@ EXERCISE_SCHEMA = pa.schema(
         ("solution", pa.string()),
         ("tests", pa.string()),
         *PROVENANCE_FIELDS,
+        ("tests_passed", pa.bool_()),
         ("sandbox_detail", pa.string()),
         *REFINE_FIELDS,
     ]
