@@ -228,6 +228,11 @@ def load_topics(paths: list[Path] | tuple[Path, ...] = ()) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
+def topics_sha(topics: tuple[Topic, ...]) -> str:
+    """Which topics, in which order: a resumed job must sample from the same list."""
+    return hashlib.sha256("\n".join(t.name for t in topics).encode()).hexdigest()[:12]
+
+
 SUBJECTS = ("python", "school")
 # starts with a letter or digit; no braces (Jinja), tabs, or list markers; at most 100 characters
 TOPIC = re.compile(r"[A-Za-z0-9][^{}\t\n]{0,99}")

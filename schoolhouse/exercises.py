@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .config import ExercisesConfig
-from .curriculum import ExerciseSampler, load_template, load_topics, load_vocabulary, prompts_dir
+from .curriculum import (
+    ExerciseSampler,
+    load_template,
+    load_topics,
+    load_vocabulary,
+    prompts_dir,
+    topics_sha,
+)
 from .exercise import parse_exercise
 from .records import EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA, CodeExercise
 
@@ -37,6 +44,7 @@ class ExercisesKind:
     def job_info(self) -> dict:
         return {
             "topics": len(self.sampler.topics),
+            "topics_sha": topics_sha(self.sampler.topics),
             "vocabulary_sha": self.sampler.vocabulary.sha[:12],
         }
 

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from .config import TextbooksConfig
-from .curriculum import TextbookSampler, load_features, load_template, load_topics, load_vocabulary
+from .curriculum import (
+    TextbookSampler,
+    load_features,
+    load_template,
+    load_topics,
+    load_vocabulary,
+    topics_sha,
+)
 from .records import REJECTED_TEXTBOOK_SCHEMA, TEXTBOOK_SCHEMA, Textbook
 from .text import words_used
 
@@ -39,6 +46,7 @@ class TextbooksKind:
         s = self.sampler
         return {
             "topics": len(s.topics),
+            "topics_sha": topics_sha(s.topics),
             "subjects": sorted({t.subject for t in s.topics}),
             "audiences": [a.name for a in s.audiences],
             "styles": [x.name for x in s.styles],
