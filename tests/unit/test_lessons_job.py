@@ -75,19 +75,20 @@ def lesson(prompt: str, length=220) -> str:
     return f"{' '.join(body)} Here we use {', '.join(words)}."
 
 
-def test_textbooks_keep_long_lessons_and_drop_short_ones(tmp_path):
+def test_textbooks_keep_long_lessons_and_drop_short_and_contaminated_ones(tmp_path):
     def reply(request):
         index = int(request.id.split(":")[0])
-        return lesson(request.messages[0]["content"], 40 if index == 2 else 220)
+        text = lesson(request.messages[0]["content"], 40 if index == 2 else 220)
+        return text + ("\n\n" + HUMANEVAL_0 if index == 4 else "")
 
     cfg = TextbooksConfig(n=5, out=tmp_path / "tb", seed=1)
     kind = TextbooksKind.load(cfg, functools.partial(apply_filters, textbook_filters(150)))
     summary = generate(cfg, kind, teacher=FakeTeacher(reply), progress=False)
-    assert summary.kept == 4 and summary.rejected == {"too_short": 1}
+    assert summary.kept == 3 and summary.rejected == {"too_short": 1, "contaminated": 1}
     row = rows(cfg.out)[0]
     assert row["audience"] and row["style"] and row["topic"] and row["subject"]
     assert row["words_used"] == row["words"] and len(row["words"]) == 3
-    assert rows(cfg.out, "rejected")[0]["index"] == 2
+    assert [r["index"] for r in rows(cfg.out, "rejected")] == [2, 4]
     assert "| `too_short` | 1 |" in (cfg.out / "README.md").read_text()
 
 
