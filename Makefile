@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/generation.py
 	$(PY) bench/student.py
 	$(PY) bench/dedup.py
+	$(PY) bench/refine.py --kind stories --n 32
 
 # Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
 vocabulary: install
