@@ -8,6 +8,12 @@ the same prompts (same seed) and the same verification. Prints, for each side: t
 rate, constraint adherence before filtering (stories and textbooks: every required word used;
 exercises: the tests pass in the sandbox), teacher tokens spent (prompt + completion, drafts and
 critiques included) per kept row, and wall time; then the drop reasons.
+
+Measured on 2 shared cores (seed 11; noisy, small samples):
+  stories, SmolLM2-135M, 32 prompts: direct keeps 0/32 (all words used 0 %); refined keeps
+  1/32 (3.1 %) at 65k tokens per kept row, and loops more (degenerate_repetition 4 -> 21).
+  exercises, Qwen2.5-Coder-0.5B, 16 prompts: direct keeps 2/16 (12.5 %) at 4.1k tokens per
+  kept row; refined 3/16 (18.8 %) at 11.6k tokens per kept row.
 """
 
 from __future__ import annotations
