@@ -58,6 +58,7 @@ bench: install
 	$(PY) bench/student.py
 	$(PY) bench/dedup.py
 	$(PY) bench/filter.py
+	$(PY) bench/refine.py --kind stories --n 32
 
 # Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
 vocabulary: install

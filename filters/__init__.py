@@ -13,6 +13,7 @@ from .decontaminated import Decontaminated
 from .english import EnglishProse
 from .gopher_quality import GopherQuality
 from .length import Length
+from .min_tokens import MinTokens
 from .repetition import Repetition
 from .required_words import RequiredWords
 from .truncated import Truncated
@@ -23,12 +24,15 @@ __all__ = [
     "HasText",
     "apply_filters",
     "story_filters",
+    "textbook_filters",
+    "exercise_filters",
     "Decontaminated",
     "web_filters",
     "C4Lines",
     "EnglishProse",
     "GopherQuality",
     "Length",
+    "MinTokens",
     "Repetition",
     "RequiredWords",
     "Truncated",
@@ -43,6 +47,16 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         Repetition(),
         RequiredWords(),
     ]
+
+
+def textbook_filters(min_tokens: int = 150, decontaminate: Filter | None = None) -> list[Filter]:
+    """Cosmopedia's checks: complete, at least `min_tokens` long, not looping, decontaminated."""
+    return [Truncated(), MinTokens(min_tokens), Repetition(), decontaminate or Decontaminated()]
+
+
+def exercise_filters(decontaminate: Filter | None = None) -> list[Filter]:
+    """The text checks before an exercise is parsed and run: complete, decontaminated."""
+    return [Truncated(), decontaminate or Decontaminated()]
 
 
 def web_filters() -> list[Filter]:

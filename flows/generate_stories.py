@@ -43,11 +43,18 @@ def generate_stories_flow(
     seed: int = 0,
     teacher: str = "embedded",
     best_of: int = 1,
+    refine: bool = False,
     options: dict | None = None,
 ) -> dict:
     """`options` sets any other StoriesConfig field (max_tokens, temperature, ...)."""
     config = StoriesConfig(
-        n=n, out=Path(out), seed=seed, teacher=teacher, best_of=best_of, **(options or {})
+        n=n,
+        out=Path(out),
+        seed=seed,
+        teacher=teacher,
+        best_of=best_of,
+        refine=refine,
+        **(options or {}),
     )
     logger = get_run_logger()
     logger.info("%d of %d prompts to run into %s", check(config), n, out)

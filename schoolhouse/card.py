@@ -363,3 +363,87 @@ Input documents skipped as unreadable: {unreadable}.
     path = folder / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
     return path
+
+
+def write_lesson_card(
+    job, summary, *, title: str, intro: str, prompt: str, checks: str, tags: list[str], columns: str
+) -> Path:
+    """The card of a textbooks or exercises folder: what was asked, what was checked, counts."""
+    config, folder = job.config, job.folder
+    rejected = summary.rejected
+    total_rows = summary.kept + sum(rejected.values())
+    totals = run_totals(folder.state)
+    tok, wall = totals.get("completion_tokens", 0), totals.get("wall_s", 0.0)
+
+    def pct(x: int, n: int) -> str:
+        return f"{100 * x / n:.1f} %" if n else "n/a"
+
+    reasons = "\n".join(
+        f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common()
+    )
+    refine = (
+        "- **Refinement**: each answer is a revision: the teacher drafted, critiqued the draft "
+        "against the prompt's constraints, then revised it (`draft` and `critique` columns).\n"
+        if config.refine
+        else ""
+    )
+    body = f"""
+# {title}
+
+{summary.kept} {intro}. Made with `schoolhouse generate {job.kind.name}`.
+
+```python
+from datasets import load_dataset
+rows = load_dataset("path/or/repo")                  # kept rows
+rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `reason` column
+```
+
+## How it was made
+- **Teacher**: `{job.teacher_spec.name}`
+- **Prompt**: template `{job.sampler.template.name}` (sha `{job.sampler.template.sha}`): {prompt}.
+- **Sampling**: temperature {config.temperature}, top-p {config.top_p}, repetition penalty
+  {config.repetition_penalty}, frequency penalty {config.frequency_penalty}, at most
+  {config.max_tokens} tokens, a fixed seed per request (run seed {config.seed}); best of
+  {config.best_of} completion(s) per prompt.
+{refine}- **Verification** (first failing check names the drop reason): {checks}.
+
+## Counts
+| | rows | share |
+|---|---|---|
+| prompts | {total_rows} | |
+| kept | {summary.kept} | {pct(summary.kept, total_rows)} |
+| rejected | {sum(rejected.values())} | {pct(sum(rejected.values()), total_rows)} |
+
+| drop reason | rows | share of prompts |
+|---|---|---|
+{reasons or "| (none) | 0 | |"}
+
+- Teacher output: {tok:,} completion tokens over {totals.get("runs", 0)} run(s) and {wall:,.0f} s
+  of generation ({tok / wall if wall else 0:,.0f} output tok/s).
+
+## Columns
+Every row records its provenance: `id` (stable: template sha + seed + prompt index), `index`,
+`text`, `prompt`, {columns}, `template`, `template_sha`, `teacher`, `sampling` (including the
+per-request seed), `seed`, `prompt_tokens`, `completion_tokens`, `finish_reason`, `candidates`,
+`candidate`, `draft`, `critique`, `refine_tokens`. Rejected rows add `reason`.
+
+## Limitations
+A small teacher writes imperfect text; the checks above test form and, for exercises, that the
+tests pass, not that the lesson is true, complete or safe. Review before training anything that
+matters.
+
+## Generating config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(
+        config.license,
+        summary.kept,
+        tags,
+        bool(folder.shards("data")),
+        bool(folder.shards("rejected")),
+    )
+    path = config.out / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path

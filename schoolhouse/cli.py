@@ -1,6 +1,8 @@
 """The `schoolhouse` command.
 
 schoolhouse generate stories -n 200 --seed 7 --out out/stories
+schoolhouse generate textbooks -n 500 --out out/textbooks
+schoolhouse generate exercises -n 500 --out out/exercises --teacher embedded-coder
 schoolhouse teacher serve --port 8000
 schoolhouse annotate web/ --out out/annotations -n 2000
 schoolhouse classifier train --annotations out/annotations --out out/edu-clf
@@ -18,7 +20,7 @@ from pathlib import Path
 import click
 
 from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .config import StoriesConfig
+from .config import ExercisesConfig, StoriesConfig, TextbooksConfig
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,26 +44,11 @@ def generate() -> None:
 STORY_SHORT = {"n": "-n"}
 
 
-@generate.command("stories")
-@config_options(StoriesConfig, STORY_SHORT)
-@click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
-)
-@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
-def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
-    """TinyStories-style stories under random noun/verb/adjective and feature constraints.
+def _generate(config, kind, progress: bool, json_summary: bool) -> None:
+    from .generation import generate
 
-    Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
-    with its reason). Rerunning the same command resumes an interrupted run.
-    """
-    from filters import apply_filters, story_filters
-
-    from .generation import generate_stories
-
-    config = build_config(StoriesConfig, values, STORY_SHORT)
-    verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
     try:
-        summary = generate_stories(config, verify, progress=progress)
+        summary = generate(config, kind(), progress=progress)
     except USER_ERRORS as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -72,6 +59,69 @@ def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
         click.echo(json.dumps(summary.to_dict()))
     else:
         click.echo(format_summary(summary))
+
+
+def run_options(fn):
+    fn = click.option(
+        "--json-summary", is_flag=True, help="print the summary as one JSON line on stdout"
+    )(fn)
+    return click.option(
+        "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
+    )(fn)
+
+
+@generate.command("stories")
+@config_options(StoriesConfig, STORY_SHORT)
+@run_options
+def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
+    """TinyStories-style stories under random noun/verb/adjective and feature constraints.
+
+    Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
+    with its reason). Rerunning the same command resumes an interrupted run.
+    """
+    from filters import apply_filters, story_filters
+
+    from .stories import StoriesKind
+
+    config = build_config(StoriesConfig, values, STORY_SHORT)
+    verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+    _generate(config, lambda: StoriesKind.load(config, verify), progress, json_summary)
+
+
+@generate.command("textbooks")
+@config_options(TextbooksConfig, STORY_SHORT)
+@run_options
+def generate_textbooks_cmd(progress: bool, json_summary: bool, **values) -> None:
+    """Textbook lessons (phi-1.5 / Cosmopedia): a topic x audience x style x words per prompt.
+
+    Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
+    HumanEval are rejected with their reason. Rerunning the same command resumes.
+    """
+    from filters import apply_filters, textbook_filters
+
+    from .textbooks import TextbooksKind
+
+    config = build_config(TextbooksConfig, values, STORY_SHORT)
+    verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
+    _generate(config, lambda: TextbooksKind.load(config, verify), progress, json_summary)
+
+
+@generate.command("exercises")
+@config_options(ExercisesConfig, STORY_SHORT)
+@run_options
+def generate_exercises_cmd(progress: bool, json_summary: bool, **values) -> None:
+    """Python exercises (phi-1 CodeExercises): signature, docstring, solution and assert tests.
+
+    Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out and
+    HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
+    """
+    from filters import apply_filters, exercise_filters
+
+    from .exercises import ExercisesKind
+
+    config = build_config(ExercisesConfig, values, STORY_SHORT)
+    verify = functools.partial(apply_filters, exercise_filters())
+    _generate(config, lambda: ExercisesKind.load(config, verify), progress, json_summary)
 
 
 def format_summary(summary) -> str:
@@ -92,10 +142,12 @@ def format_summary(summary) -> str:
         f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} "
         f"completion in {summary.wall_s:.1f} s ({summary.tok_s:.0f} output tok/s)"
     )
-    if d["adherence_all_words"] is not None:
+    label = f"adherence_{summary.adherence_label}"
+    if d[label] is not None:
+        what = {"all_words": "used all required words", "tests_pass": "passed their tests"}
         lines.append(
-            f"  adherence {100 * d['adherence_all_words']:.1f} % of completions used all "
-            "three words (before filtering)"
+            f"  adherence {100 * d[label]:.1f} % of completions "
+            f"{what.get(summary.adherence_label, summary.adherence_label)} (before filtering)"
         )
     return "\n".join(lines)
 

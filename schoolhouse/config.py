@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .teacher import Sampling
 
 
-class StoriesConfig(BaseModel):
-    """`schoolhouse generate stories`: TinyStories-style stories under vocabulary constraints."""
+class GenerateConfig(BaseModel):
+    """What every `schoolhouse generate` job shares: prompts, teacher, sampling, refinement, output."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,20 +24,15 @@ class StoriesConfig(BaseModel):
     best_of: int = Field(
         1, ge=1, le=32, description="completions per prompt; keep the best verified"
     )
+    refine: bool = Field(
+        False,
+        description="draft, then the teacher critiques the draft against the prompt's "
+        "constraints, then revises it (three batched rounds)",
+    )
     template: str = Field("story", description="prompt template name in prompts/")
     vocabulary: Path | None = Field(
         None, description="word,pos CSV (default: prompts/vocabulary.csv)"
     )
-    features: Path | None = Field(
-        None, description="story features JSON (default: prompts/features.json)"
-    )
-    openings: Path | None = Field(
-        None, description="story openings JSON (default: prompts/openings.json)"
-    )
-    vary_openings: bool = Field(
-        True, description="ask for a random kind of opening in most prompts (not in the paper)"
-    )
-    max_features: int = Field(2, ge=0, description="at most this many story features per prompt")
     temperature: float = Field(Sampling.temperature, ge=0, description="sampling temperature")
     top_p: float = Field(Sampling.top_p, gt=0, le=1, description="nucleus sampling mass")
     repetition_penalty: float = Field(
@@ -52,8 +47,6 @@ class StoriesConfig(BaseModel):
         description="penalty per earlier use of a token in the completion only",
     )
     max_tokens: int = Field(Sampling.max_tokens, gt=0, description="completion token limit")
-    min_words: int = Field(80, ge=0, description="drop stories shorter than this (too_short)")
-    max_words: int = Field(800, gt=0, description="drop stories longer than this (too_long)")
     shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
     concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
     kv_cache_gib: float = Field(
@@ -62,6 +55,50 @@ class StoriesConfig(BaseModel):
     license: str = Field("apache-2.0", description="license of the dataset, for its card")
 
     # Fields that change which rows a job makes; the others (n, out, sizes) may change on resume.
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "seed",
+        "best_of",
+        "template",
+        "temperature",
+        "top_p",
+        "repetition_penalty",
+        "frequency_penalty",
+        "max_tokens",
+    )
+
+    def job_fields(self) -> dict:
+        fields = {k: getattr(self, k) for k in self.JOB_FIELDS}
+        if self.refine:  # only when on: folders written before --refine existed still resume
+            fields["refine"] = True
+        return fields
+
+    def sampling(self, seed: int | None = None) -> Sampling:
+        return Sampling(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
+            repetition_penalty=self.repetition_penalty,
+            frequency_penalty=self.frequency_penalty,
+            max_tokens=self.max_tokens,
+        )
+
+
+class StoriesConfig(GenerateConfig):
+    """`schoolhouse generate stories`: TinyStories-style stories under vocabulary constraints."""
+
+    features: Path | None = Field(
+        None, description="story features JSON (default: prompts/features.json)"
+    )
+    openings: Path | None = Field(
+        None, description="story openings JSON (default: prompts/openings.json)"
+    )
+    vary_openings: bool = Field(
+        True, description="ask for a random kind of opening in most prompts (not in the paper)"
+    )
+    max_features: int = Field(2, ge=0, description="at most this many story features per prompt")
+    min_words: int = Field(80, ge=0, description="drop stories shorter than this (too_short)")
+    max_words: int = Field(800, gt=0, description="drop stories longer than this (too_long)")
+
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
         "seed",
         "best_of",
@@ -77,15 +114,50 @@ class StoriesConfig(BaseModel):
         "max_words",
     )
 
-    def sampling(self, seed: int | None = None) -> Sampling:
-        return Sampling(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            seed=seed,
-            repetition_penalty=self.repetition_penalty,
-            frequency_penalty=self.frequency_penalty,
-            max_tokens=self.max_tokens,
-        )
+
+class TextbooksConfig(GenerateConfig):
+    """`schoolhouse generate textbooks`: phi-1.5 / Cosmopedia lessons, topic x audience x style."""
+
+    template: str = Field("textbook", description="prompt template name in prompts/")
+    topics: list[Path] = Field(
+        default_factory=list,
+        description="topic list, one topic a line (repeatable; default: prompts/topics_python.txt"
+        " and prompts/topics_school.txt)",
+    )
+    audiences: Path | None = Field(
+        None, description="audiences JSON (default: prompts/audiences.json)"
+    )
+    styles: Path | None = Field(None, description="styles JSON (default: prompts/styles.json)")
+    n_words: int = Field(3, ge=0, le=10, description="random vocabulary words per prompt")
+    min_tokens: int = Field(
+        150, ge=0, description="drop lessons with fewer completion tokens (too_short; Cosmopedia)"
+    )
+    max_tokens: int = Field(1024, gt=0, description="completion token limit")
+
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (*GenerateConfig.JOB_FIELDS, "n_words", "min_tokens")
+
+
+class ExercisesConfig(GenerateConfig):
+    """`schoolhouse generate exercises`: phi-1 CodeExercises, verified by running their tests."""
+
+    template: str = Field("exercise", description="prompt template name in prompts/")
+    teacher: str = Field(
+        "embedded-coder",
+        description="'embedded', 'embedded-coder', a model folder, or http(s) URL(s)",
+    )
+    topics: list[Path] = Field(
+        default_factory=list,
+        description="topic list, one topic a line (repeatable; default: prompts/topics_python.txt)",
+    )
+    n_words: int = Field(1, ge=0, le=10, description="random vocabulary words per prompt")
+    temperature: float = Field(0.5, ge=0, description="sampling temperature")
+    frequency_penalty: float = Field(
+        0.0, ge=-2, le=2, description="penalty per earlier use of a token in the completion only"
+    )
+    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per exercise")
+    workers: int = Field(2, gt=0, description="sandboxes run at a time")
+
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (*GenerateConfig.JOB_FIELDS, "n_words", "timeout_s")
 
 
 class AnnotateConfig(BaseModel):

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -182,3 +183,117 @@ class StorySampler:
             opening=opening.instruction if opening else "",
         )
         return StoryPrompt(index, words, chosen, text, opening)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    subject: str  # the topic file's stem: "topics_python" -> "python"
+    source: str  # file:line, for error messages and provenance
+
+
+def load_topics(paths: list[Path] | tuple[Path, ...] = ()) -> tuple[Topic, ...]:
+    """One topic a line; blank lines and `#` comments are skipped. An empty file, a malformed
+    line or a topic listed twice (in any of the files) is an error naming file and line."""
+    paths = [Path(p) for p in paths] or [prompts_dir() / f"topics_{s}.txt" for s in SUBJECTS]
+    topics: list[Topic] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        if not path.is_file():
+            raise CurriculumError(f"{path}: topics file not found")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            raise CurriculumError(
+                f"{path}: not UTF-8 text ({e.reason} at byte {e.start})"
+            ) from None
+        subject = path.stem.removeprefix("topics_")
+        before = len(topics)
+        for line, raw in enumerate(lines, start=1):
+            topic = raw.strip()
+            if not topic or topic.startswith("#"):
+                continue
+            if not TOPIC.fullmatch(topic):
+                raise CurriculumError(
+                    f"{path}:{line}: {topic[:60]!r} is not a topic (one plain phrase of at most "
+                    "100 characters a line; no braces, tabs or list markers)"
+                )
+            key = " ".join(topic.lower().split())
+            if key in seen:
+                raise CurriculumError(f"{path}:{line}: {topic!r} already listed at {seen[key]}")
+            seen[key] = f"{path}:{line}"
+            topics.append(Topic(topic, subject, f"{path.name}:{line}"))
+        if len(topics) == before:
+            raise CurriculumError(f"{path}: no topics (one topic a line)")
+    return tuple(topics)
+
+
+def topics_sha(topics: tuple[Topic, ...]) -> str:
+    """Which topics, in which order: a resumed job must sample from the same list."""
+    return hashlib.sha256("\n".join(t.name for t in topics).encode()).hexdigest()[:12]
+
+
+SUBJECTS = ("python", "school")
+# starts with a letter or digit; no braces (Jinja), tabs, or list markers; at most 100 characters
+TOPIC = re.compile(r"[A-Za-z0-9][^{}\t\n]{0,99}")
+
+
+@dataclass(frozen=True)
+class LessonPrompt:
+    """A textbook or exercise prompt and everything sampled for it."""
+
+    index: int
+    text: str
+    topic: Topic
+    words: tuple[str, ...]
+    audience: Feature | None = None
+    style: Feature | None = None
+
+
+class TextbookSampler:
+    """phi-1.5 / Cosmopedia prompts: topic x audience x style, plus a few random words for
+    diversity (phi-1.5 constrains topics and vocabulary; Cosmopedia varies audience and style)."""
+
+    REQUIRED = {"topic", "audience", "style", "words"}
+
+    def __init__(self, topics, audiences, styles, vocabulary, template, seed, n_words=3):
+        self.topics, self.audiences, self.styles = topics, audiences, styles
+        self.vocabulary, self.template, self.seed, self.n_words = (
+            vocabulary,
+            template,
+            seed,
+            n_words,
+        )
+        self._words = sorted({w for ws in vocabulary.words.values() for w in ws})
+
+    def sample(self, index: int) -> LessonPrompt:
+        rng = random.Random(f"{self.seed}:{index}")
+        topic = rng.choice(self.topics)
+        audience, style = rng.choice(self.audiences), rng.choice(self.styles)
+        words = tuple(rng.sample(self._words, self.n_words))
+        text = self.template.render(
+            topic=topic.name,
+            audience=audience.instruction,
+            style=style.instruction,
+            words=list(words),
+        )
+        return LessonPrompt(index, text, topic, words, audience, style)
+
+
+class ExerciseSampler:
+    """phi-1 CodeExercises prompts: a Python topic and a word to build the function around (phi-1
+    made its exercises diverse by constraining function names and topics)."""
+
+    REQUIRED = {"topic", "words"}
+
+    def __init__(self, topics, vocabulary, template, seed, n_words=1):
+        self.topics, self.vocabulary, self.template = topics, vocabulary, template
+        self.seed, self.n_words = seed, n_words
+        self._words = vocabulary.words["noun"]
+
+    def sample(self, index: int) -> LessonPrompt:
+        rng = random.Random(f"{self.seed}:{index}")
+        topic = rng.choice(self.topics)
+        words = tuple(rng.sample(self._words, self.n_words))
+        text = self.template.render(topic=topic.name, words=list(words))
+        return LessonPrompt(index, text, topic, words)

@@ -1,10 +1,18 @@
-"""Generate stories: prompts -> teacher -> verification filters -> dataset folder.
+"""Generate a dataset: prompts -> teacher -> verification -> dataset folder, for any kind of lesson.
 
-    schoolhouse generate stories -n 200 --seed 7 --out out/stories
+    schoolhouse generate stories   -n 200 --seed 7 --out out/stories
+    schoolhouse generate textbooks -n 500 --out out/textbooks
+    schoolhouse generate exercises -n 500 --out out/exercises --teacher embedded-coder
+
+One runner serves every kind: prompt index -> request(s) -> completion(s) -> build and verify ->
+one kept or rejected row. What differs between stories, textbooks and exercises lives in a small
+kind object (`stories.py`, `textbooks.py`, `exercises.py`): its sampler and template, how it
+builds and verifies a row, its schema and its card.
 
 `prepare` checks everything a run needs (config, curriculum, output folder, teacher spec) before
 any engine starts; `run` asks the teacher only for prompts that have no row yet, so rerunning an
-interrupted command finishes it.
+interrupted command finishes it. With `--refine` every prompt goes draft -> critique -> revision
+(`refine.py`); a row is still written only when its revision is verified.
 """
 
 from __future__ import annotations
@@ -16,16 +24,37 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-from .config import StoriesConfig
-from .curriculum import StorySampler, load_features, load_template, load_vocabulary
+from .config import GenerateConfig, StoriesConfig
 from .folder import DatasetFolder, write_atomic
-from .records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story, stable_id
+from .records import stable_id
 from .teacher import Completion, Request, Teacher, TeacherSpec, resolve_teacher
-from .text import duplicate_ngram_fraction, words, words_used
+from .text import duplicate_ngram_fraction, words
 
-# A filter pipeline: returns the first drop reason for a story, or None to keep it.
-Verify = Callable[[Story], "str | None"]
+# A filter pipeline: returns the first drop reason for a record, or None to keep it.
+Verify = Callable[[Any], "str | None"]
+
+
+class Kind(Protocol):
+    """What one kind of lesson brings to the runner."""
+
+    name: str  # "stories": the job kind recorded in job.json
+    unit: str  # "story": what the progress bar counts
+    adherence: str  # what `adherent` checks, for the summary
+    sampler: Any  # .sample(index) -> a prompt with .index and .text; .template
+    schema: Any
+    rejected_schema: Any
+    batch: int  # finished prompts verified together (the sandbox runs exercises in parallel)
+
+    def job_info(self) -> dict: ...
+    def build(self, prompt, completion: Completion, base: dict) -> Any: ...
+    def verify(self, records: list) -> None: ...  # sets `.reason` on each record
+    def rank(self, record) -> tuple: ...  # among verified-or-not candidates: higher is better
+    def adherent(self, record) -> bool: ...  # the prompt's checkable constraint was met
+    def constraints(self, prompt) -> list[str]: ...  # what a critique checks (--refine)
+    def write_card(self, job: Job, summary: Summary) -> Path: ...
 
 
 @dataclass
@@ -37,10 +66,11 @@ class Summary:
     rejected: Counter = field(default_factory=Counter)
     skipped: int = 0  # already written by an earlier run
     written: int = 0  # rows written by this run
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # every request of this run: drafts and critiques included
     completion_tokens: int = 0
-    all_words_used: int = 0  # completions (before filtering) that used all three words
+    adherent: int = 0  # final completions (before filtering) that met the prompt's constraint
     completions: int = 0
+    adherence_label: str = "all_words"
     wall_s: float = 0.0
 
     @property
@@ -58,7 +88,7 @@ class Summary:
             "written_this_run": self.written,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "adherence_all_words": self.all_words_used / self.completions
+            f"adherence_{self.adherence_label}": self.adherent / self.completions
             if self.completions
             else None,
             "wall_s": round(self.wall_s, 2),
@@ -67,39 +97,29 @@ class Summary:
 
 
 @dataclass
-class StoriesJob:
-    config: StoriesConfig
-    sampler: StorySampler
+class Job:
+    config: GenerateConfig
+    kind: Kind
     folder: DatasetFolder
     teacher_spec: TeacherSpec
     job: dict
     done: set[int]  # prompt indices with a row in a shard; a sealed journal may add more
 
     @property
+    def sampler(self):
+        return self.kind.sampler
+
+    @property
     def pending(self) -> list[int]:
         return [i for i in range(self.config.n) if i not in self.done]
 
 
-def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = None) -> StoriesJob:
-    """Load and check everything; raise a one-line error before any teacher work."""
-    vocabulary = load_vocabulary(config.vocabulary)
-    features = load_features(config.features)
-    openings = load_features(config.openings, "openings") if config.vary_openings else ()
-    template = load_template(config.template, StorySampler.REQUIRED)
+def prepare(config: GenerateConfig, kind: Kind, teacher_spec: TeacherSpec | None = None) -> Job:
+    """Check the output folder and the teacher; raise a one-line error before any teacher work."""
     spec = teacher_spec or resolve_teacher(config.teacher)
-    sampler = StorySampler(
-        vocabulary, features, template, config.seed, config.max_features, openings
-    )
-    job = {
-        "kind": "stories",
-        "template_sha": template.sha,
-        "teacher": spec.name,
-        "vocabulary_sha": vocabulary.sha[:12],
-        "features": [f.name for f in features],
-        "openings": [f.name for f in openings],
-    }
-    job |= {k: getattr(config, k) for k in StoriesConfig.JOB_FIELDS}
-    folder = DatasetFolder(config.out, STORY_SCHEMA, REJECTED_STORY_SCHEMA, config.shard_size)
+    job = {"kind": kind.name, "template_sha": kind.sampler.template.sha, "teacher": spec.name}
+    job |= kind.job_info() | config.job_fields()
+    folder = DatasetFolder(config.out, kind.schema, kind.rejected_schema, config.shard_size)
     folder.check(job)
     done = folder.done_indices()
     over = [i for i in done if i >= config.n]
@@ -108,47 +128,44 @@ def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = No
             f"{config.out} already holds rows for prompts up to #{max(over)}: "
             f"use -n {max(over) + 1} or more, or a new --out"
         )
-    return StoriesJob(config, sampler, folder, spec, job, done)
+    return Job(config, kind, folder, spec, job, done)
 
 
-def request_seed(seed: int, index: int, candidate: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{index}:{candidate}".encode()).digest()
+def request_seed(seed: int, index: int, candidate: int, step: str = "") -> int:
+    key = f"{seed}:{index}:{candidate}" + (f":{step}" if step else "")
+    digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def run_stories(
-    job: StoriesJob, teacher: Teacher | None, verify: Verify, progress: bool = True
-) -> Summary:
+def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     """Write one row per pending prompt; `teacher` may be None when nothing is pending."""
-    config, folder = job.config, job.folder
+    config, folder, kind = job.config, job.folder, job.kind
     if folder.open(job.job):  # an interrupted run's journal became shards: count its rows too
         job.done = folder.done_indices()
     write_atomic(config.out / "config.json", config.model_dump_json(indent=2))
     pending = job.pending
     done_before = config.n - len(pending)
     summary = Summary(str(config.out), config.n, job.teacher_spec.name, skipped=done_before)
+    summary.adherence_label = kind.adherence
     if pending and teacher is None:
         raise ValueError("prompts are pending but no teacher was given")
-    prompts = {i: job.sampler.sample(i) for i in pending}
-    bar = _progress(config.n, done_before, progress)
+    prompts = {i: kind.sampler.sample(i) for i in pending}
+    bar = _progress(config.n, done_before, progress, kind.unit)
     started = time.monotonic()
-    candidates: dict[int, list[Completion]] = defaultdict(list)
-    try:
-        completions = teacher.generate(_requests(config, prompts)) if pending else ()
-        for completion in completions:
-            index = int(completion.request_id.split(":")[0])
-            candidates[index].append(completion)
-            summary.prompt_tokens += completion.prompt_tokens
-            summary.completion_tokens += completion.completion_tokens
-            if len(candidates[index]) < config.best_of:
-                continue
-            story = _choose(job, prompts.pop(index), candidates.pop(index), verify, summary)
-            folder.append(story.to_row())
+    candidates: dict[int, list] = defaultdict(list)
+    ready: list[tuple[Any, list]] = []
+
+    def write(batch: list[tuple[Any, list]]) -> None:
+        records = [_build(job, prompt, c, steps) for prompt, cs in batch for c, steps in cs]
+        kind.verify(records)
+        for prompt, _ in batch:
+            row = _choose(job, [r for r in records if r.index == prompt.index], summary)
+            folder.append(row.to_row())
             summary.written += 1
-            if story.reason is None:
+            if row.reason is None:
                 summary.kept += 1
             else:
-                summary.rejected[story.reason] += 1
+                summary.rejected[row.reason] += 1
             if bar:
                 elapsed = time.monotonic() - started
                 bar.set_postfix_str(
@@ -157,6 +174,20 @@ def run_stories(
                     refresh=False,
                 )
                 bar.update(1)
+        batch.clear()
+
+    try:
+        for completion, steps in _completions(job, teacher, prompts, summary) if pending else ():
+            index = int(completion.request_id.split(":")[0])
+            candidates[index].append((completion, steps))
+            summary.prompt_tokens += completion.prompt_tokens
+            summary.completion_tokens += completion.completion_tokens
+            if len(candidates[index]) < config.best_of:
+                continue
+            ready.append((prompts.pop(index), candidates.pop(index)))
+            if len(ready) >= kind.batch:
+                write(ready)
+        write(ready)
     finally:
         summary.wall_s = time.monotonic() - started
         folder.close()
@@ -164,13 +195,21 @@ def run_stories(
             bar.close()
         _log_run(job, summary)
     _count_all(job, summary)
-    from .card import write_story_card
-
-    write_story_card(job, summary)
+    kind.write_card(job, summary)
     return summary
 
 
-def _requests(config: StoriesConfig, prompts: dict) -> Iterator[Request]:
+def _completions(job: Job, teacher: Teacher, prompts: dict, summary: Summary) -> Iterator:
+    """(final completion, refinement steps or None) for every candidate of every prompt."""
+    requests = list(_requests(job.config, prompts))
+    if not job.config.refine:
+        return ((c, None) for c in teacher.generate(requests))
+    from .refine import refine
+
+    return refine(teacher, job, prompts, requests, summary)
+
+
+def _requests(config: GenerateConfig, prompts: dict) -> Iterator[Request]:
     for index, prompt in list(prompts.items()):
         messages = ({"role": "user", "content": prompt.text},)
         for k in range(config.best_of):
@@ -178,45 +217,43 @@ def _requests(config: StoriesConfig, prompts: dict) -> Iterator[Request]:
             yield Request(f"{index}:{k}", messages, sampling)
 
 
-def _choose(
-    job: StoriesJob, prompt, completions: list[Completion], verify: Verify, summary: Summary
-) -> Story:
-    """Verify every candidate; keep the best verified one, else reject the most promising."""
-    config = job.config
+def _build(job: Job, prompt, completion: Completion, steps) -> Any:
+    config, template = job.config, job.sampler.template
+    k = int(completion.request_id.split(":")[1])
+    base = {
+        "id": stable_id(template.sha, config.seed, prompt.index),
+        "index": prompt.index,
+        "text": completion.text.strip(),
+        "prompt": prompt.text,
+        "template": template.name,
+        "template_sha": template.sha,
+        "teacher": job.teacher_spec.name,
+        "sampling": config.sampling(request_seed(config.seed, prompt.index, k)).to_dict(),
+        "seed": config.seed,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "finish_reason": completion.finish_reason,
+        "candidates": config.best_of,
+        "candidate": k,
+    }
+    if steps is not None:
+        base |= {"draft": steps.draft, "critique": steps.critique, "refine_tokens": steps.tokens}
+    return job.kind.build(prompt, completion, base)
+
+
+def _choose(job: Job, records: list, summary: Summary) -> Any:
+    """Keep the best verified candidate, else reject the most promising one."""
     ranked = []
-    for completion in completions:
-        k = int(completion.request_id.split(":")[1])
-        text = completion.text.strip()
-        used = words_used(text, prompt.words)
+    for record in records:
         summary.completions += 1
-        summary.all_words_used += len(used) == len(prompt.words)
-        story = Story(
-            id=stable_id(job.sampler.template.sha, config.seed, prompt.index),
-            index=prompt.index,
-            text=text,
-            prompt=prompt.text,
-            words=dict(prompt.words),
-            features=[f.name for f in prompt.features],
-            opening=prompt.opening.name if prompt.opening else None,
-            template=job.sampler.template.name,
-            template_sha=job.sampler.template.sha,
-            teacher=job.teacher_spec.name,
-            sampling=config.sampling(request_seed(config.seed, prompt.index, k)).to_dict(),
-            seed=config.seed,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            finish_reason=completion.finish_reason,
-            candidates=config.best_of,
-            candidate=k,
-            words_used=used,
-        )
-        story.reason = verify(story)
-        repetition = duplicate_ngram_fraction(words(text), 5)
-        ranked.append(((story.reason is None, len(used), -repetition, -k), story))
+        summary.adherent += job.kind.adherent(record)
+        repetition = duplicate_ngram_fraction(words(record.text), 5)
+        key = (record.reason is None, *job.kind.rank(record), -repetition, -record.candidate)
+        ranked.append((key, record))
     return max(ranked, key=lambda pair: pair[0])[1]
 
 
-def _progress(total: int, initial: int, enabled: bool):
+def _progress(total: int, initial: int, enabled: bool, unit: str):
     if not enabled:
         return None
     from tqdm import tqdm
@@ -224,7 +261,7 @@ def _progress(total: int, initial: int, enabled: bool):
     return tqdm(
         total=total,
         initial=initial,
-        unit="story",
+        unit=unit,
         desc="generate",
         file=sys.stderr,
         dynamic_ncols=True,
@@ -232,7 +269,7 @@ def _progress(total: int, initial: int, enabled: bool):
     )
 
 
-def _log_run(job: StoriesJob, summary: Summary) -> None:
+def _log_run(job: Job, summary: Summary) -> None:
     """Append this run's figures; the card sums them over every run that built the folder."""
     runs = job.folder.state / "runs.jsonl"
     if job.folder.state.exists():
@@ -240,7 +277,7 @@ def _log_run(job: StoriesJob, summary: Summary) -> None:
             f.write(json.dumps({"finished_at": time.time(), **summary.to_dict()}) + "\n")
 
 
-def _count_all(job: StoriesJob, summary: Summary) -> None:
+def _count_all(job: Job, summary: Summary) -> None:
     """Replace this run's counts by the folder's totals (earlier runs included)."""
     kept = job.folder.read("data", ["index"])
     rejected = job.folder.read("rejected", ["reason"])
@@ -248,16 +285,16 @@ def _count_all(job: StoriesJob, summary: Summary) -> None:
     summary.rejected = Counter(rejected.column("reason").to_pylist())
 
 
-def generate_stories(
-    config: StoriesConfig,
-    verify: Verify,
+def generate(
+    config: GenerateConfig,
+    kind: Kind,
     teacher: Teacher | None = None,
     progress: bool = True,
     teacher_options: dict | None = None,
 ) -> Summary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
-    job = prepare_stories(config, given)
+    job = prepare(config, kind, given)
     own = teacher is None and bool(job.pending)
     if own:
         options = {
@@ -267,7 +304,19 @@ def generate_stories(
         } | (teacher_options or {})
         teacher = job.teacher_spec.open(**options)
     try:
-        return run_stories(job, teacher, verify, progress)
+        return run(job, teacher, progress)
     finally:
         if own:
             teacher.close()
+
+
+def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = None) -> Job:
+    from .stories import StoriesKind
+
+    return prepare(config, StoriesKind.load(config, verify=None), teacher_spec)
+
+
+def generate_stories(config: StoriesConfig, verify: Verify, teacher=None, **options) -> Summary:
+    from .stories import StoriesKind
+
+    return generate(config, StoriesKind.load(config, verify), teacher, **options)

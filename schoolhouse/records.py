@@ -36,6 +36,9 @@ class Story:
     candidate: int = 0  # which of them this row is
     words_used: list[str] = field(default_factory=list)
     opening: str | None = None  # how the prompt asked the story to open, if it did
+    draft: str | None = None  # --refine: the first answer, its critique, and their tokens
+    critique: str | None = None
+    refine_tokens: int = 0
     reason: str | None = None  # set on rejected rows only
 
     def to_row(self) -> dict[str, Any]:
@@ -52,6 +55,9 @@ SAMPLING_TYPE = pa.struct(
         ("seed", pa.int64()),
     ]
 )
+
+# --refine: the draft, the teacher's critique of it, and the tokens both cost (prompt + completion)
+REFINE_FIELDS = [("draft", pa.string()), ("critique", pa.string()), ("refine_tokens", pa.int64())]
 
 STORY_SCHEMA = pa.schema(
     [
@@ -76,9 +82,131 @@ STORY_SCHEMA = pa.schema(
         ("candidates", pa.int64()),
         ("candidate", pa.int64()),
         ("words_used", pa.list_(pa.string())),
+        *REFINE_FIELDS,
     ]
 )
 REJECTED_STORY_SCHEMA = STORY_SCHEMA.append(pa.field("reason", pa.string()))
+
+
+@dataclass(slots=True)
+class Textbook:
+    """A phi-1.5 / Cosmopedia lesson: topic x audience x style, with a few required words."""
+
+    id: str
+    index: int
+    text: str
+    prompt: str
+    topic: str
+    subject: str  # which topic list it came from (python, school)
+    audience: str
+    style: str
+    words: list[str]
+    template: str
+    template_sha: str
+    teacher: str
+    sampling: dict[str, Any]
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    candidates: int = 1
+    candidate: int = 0
+    words_used: list[str] = field(default_factory=list)
+    draft: str | None = None
+    critique: str | None = None
+    refine_tokens: int = 0
+    reason: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class CodeExercise:
+    """A phi-1 CodeExercises row: a function to write (signature + docstring), its solution and
+    the assert tests it passed in the sandbox. `text` is the teacher's whole answer."""
+
+    id: str
+    index: int
+    text: str
+    prompt: str
+    topic: str
+    words: list[str]
+    template: str
+    template_sha: str
+    teacher: str
+    sampling: dict[str, Any]
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    candidates: int = 1
+    candidate: int = 0
+    entry_point: str | None = None
+    signature: str | None = None
+    docstring: str | None = None
+    solution: str | None = None
+    tests: str | None = None
+    tests_passed: bool | None = None  # None: not run (the answer could not be parsed)
+    sandbox_detail: str | None = None  # why the sandbox failed it, when it did
+    draft: str | None = None
+    critique: str | None = None
+    refine_tokens: int = 0
+    reason: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROVENANCE_FIELDS = [
+    ("template", pa.string()),
+    ("template_sha", pa.string()),
+    ("teacher", pa.string()),
+    ("sampling", SAMPLING_TYPE),
+    ("seed", pa.int64()),
+    ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()),
+    ("finish_reason", pa.string()),
+    ("candidates", pa.int64()),
+    ("candidate", pa.int64()),
+]
+TEXTBOOK_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("index", pa.int64()),
+        ("text", pa.string()),
+        ("prompt", pa.string()),
+        ("topic", pa.string()),
+        ("subject", pa.string()),
+        ("audience", pa.string()),
+        ("style", pa.string()),
+        ("words", pa.list_(pa.string())),
+        *PROVENANCE_FIELDS,
+        ("words_used", pa.list_(pa.string())),
+        *REFINE_FIELDS,
+    ]
+)
+REJECTED_TEXTBOOK_SCHEMA = TEXTBOOK_SCHEMA.append(pa.field("reason", pa.string()))
+EXERCISE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("index", pa.int64()),
+        ("text", pa.string()),
+        ("prompt", pa.string()),
+        ("topic", pa.string()),
+        ("words", pa.list_(pa.string())),
+        ("entry_point", pa.string()),
+        ("signature", pa.string()),
+        ("docstring", pa.string()),
+        ("solution", pa.string()),
+        ("tests", pa.string()),
+        *PROVENANCE_FIELDS,
+        ("tests_passed", pa.bool_()),
+        ("sandbox_detail", pa.string()),
+        *REFINE_FIELDS,
+    ]
+)
+REJECTED_EXERCISE_SCHEMA = EXERCISE_SCHEMA.append(pa.field("reason", pa.string()))
 
 
 def content_id(text: str) -> str:

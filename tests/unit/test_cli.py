@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -70,3 +72,32 @@ def test_a_foreign_output_folder_is_untouched(tmp_path):
     result = run("-n", "2", "--out", str(out))
     assert result.exit_code == 2 and "holds no schoolhouse job" in result.output
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("kind", ["textbooks", "exercises"])
+def test_a_bad_topics_file_is_named_by_file_and_line(tmp_path, kind):
+    topics = tmp_path / "topics.txt"
+    topics.write_text("Loops\nSets\nloops\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["generate", kind, "-n", "2", "--out", str(out), "--topics", str(topics)]
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert f"error: {topics}:3: 'loops' already listed at {topics}:1" in result.output
+
+
+def test_lesson_commands_resume_like_stories(tmp_path, monkeypatch):
+    from schoolhouse.teacher import fake
+
+    replies = fake.FakeTeacher(lambda r: "def f():\n    pass\n")
+    monkeypatch.setattr("schoolhouse.teacher.TeacherSpec.open", lambda self, **kw: replies)
+    out = tmp_path / "ex"
+    args = ["generate", "exercises", "-n", "2", "--out", str(out), "--teacher", str(tmp_path)]
+    (tmp_path / "config.json").write_text("{}")  # a model folder, as far as resolving goes
+    result = CliRunner().invoke(main, [*args, "--no-progress", "--json-summary"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["kept"] == 0 and summary["rejected"] == {"no_docstring": 2}
+    again = CliRunner().invoke(main, [*args, "--no-progress"])
+    assert again.exit_code == 0 and "rejected no_docstring" in again.output
+    assert len(replies.requests) == 2

@@ -55,3 +55,37 @@ def test_pretrain_flow_runs_the_same_functions_as_the_cli(tmp_path, monkeypatch)
     assert summary["steps"] == 6 and summary["val_loss"] < summary["val_loss_start"]
     result = grade.fn(str(tmp_path / "run"), "none", 0)
     assert result["gpt_eval"] is None and result["perplexity"] > 1
+
+
+def test_lesson_flows_retry_only_teacher_failures_and_run_the_cli_functions(tmp_path):
+    from flows import generate_exercises, generate_textbooks
+    from schoolhouse.config import ExercisesConfig, TextbooksConfig
+    from schoolhouse.exercises import ExercisesKind
+    from schoolhouse.textbooks import TextbooksKind
+
+    for module in (generate_textbooks, generate_exercises):
+        assert module.generate.retries == 3
+        assert module.generate.retry_condition_fn is is_teacher_error
+    tb = generate_textbooks.kind(TextbooksConfig(n=2, out=tmp_path / "t", min_tokens=7))
+    assert isinstance(tb, TextbooksKind)
+    assert [f.name for f in tb.verify_one.args[0]][:2] == ["truncated", "too_short"]
+    assert tb.verify_one.args[0][1].min_tokens == 7
+    ex = generate_exercises.kind(ExercisesConfig(n=2, out=tmp_path / "e", timeout_s=3))
+    assert isinstance(ex, ExercisesKind) and ex.timeout_s == 3
+    assert [f.name for f in ex.verify_one.args[0]] == ["truncated", "contaminated"]
+
+
+def test_lesson_deployments_are_on_demand():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    deployments = yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
+    by_entry = {d["entrypoint"].split(":")[1]: d for d in deployments}
+    for name, teacher in (("generate_textbooks_flow", "embedded"),
+                          ("generate_exercises_flow", "embedded-coder")):  # fmt: skip
+        deployment = by_entry[name]
+        assert "schedules" not in deployment and deployment["parameters"]["teacher"] == teacher
+        module, flow_name = deployment["entrypoint"].split(":")
+        assert (root / module).is_file()

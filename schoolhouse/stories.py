@@ -1,0 +1,75 @@
+"""Stories (TinyStories): one noun, verb and adjective plus story features per prompt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import StoriesConfig
+from .curriculum import StorySampler, load_features, load_template, load_vocabulary
+from .records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story
+from .text import words_used
+
+
+@dataclass
+class StoriesKind:
+    sampler: StorySampler
+    verify_one: Any  # the filter pipeline (filters.story_filters), or None to only prepare
+    name: str = "stories"
+    unit: str = "story"
+    adherence: str = "all_words"
+    schema: Any = STORY_SCHEMA
+    rejected_schema: Any = REJECTED_STORY_SCHEMA
+    batch: int = 1
+
+    @classmethod
+    def load(cls, config: StoriesConfig, verify) -> StoriesKind:
+        vocabulary = load_vocabulary(config.vocabulary)
+        features = load_features(config.features)
+        openings = load_features(config.openings, "openings") if config.vary_openings else ()
+        template = load_template(config.template, StorySampler.REQUIRED)
+        sampler = StorySampler(
+            vocabulary, features, template, config.seed, config.max_features, openings
+        )
+        return cls(sampler, verify)
+
+    def job_info(self) -> dict:
+        return {
+            "vocabulary_sha": self.sampler.vocabulary.sha[:12],
+            "features": [f.name for f in self.sampler.features],
+            "openings": [f.name for f in self.sampler.openings],
+        }
+
+    def build(self, prompt, completion, base: dict) -> Story:
+        return Story(
+            **base,
+            words=dict(prompt.words),
+            features=[f.name for f in prompt.features],
+            opening=prompt.opening.name if prompt.opening else None,
+            words_used=words_used(base["text"], prompt.words),
+        )
+
+    def verify(self, records: list[Story]) -> None:
+        for story in records:
+            story.reason = self.verify_one(story)
+
+    def rank(self, story: Story) -> tuple:
+        return (len(story.words_used),)
+
+    def adherent(self, story: Story) -> bool:
+        return len(story.words_used) == len(story.words)
+
+    def constraints(self, prompt) -> list[str]:
+        return [
+            *(f'uses the {pos} "{word}"' for pos, word in prompt.words.items()),
+            *(f.instruction for f in prompt.features),
+            *([prompt.opening.instruction] if prompt.opening else []),
+            "uses only very simple words a 3 year old would understand",
+            "is a story of 3 to 5 paragraphs, and nothing else",
+        ]
+
+    def write_card(self, job, summary) -> Path:
+        from .card import write_story_card
+
+        return write_story_card(job, summary)
