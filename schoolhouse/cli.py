@@ -7,6 +7,7 @@ schoolhouse teacher serve --port 8000
 schoolhouse annotate web/ --out out/annotations -n 2000
 schoolhouse classifier train --annotations out/annotations --out out/edu-clf
 schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf --dedup exact,minhash
+schoolhouse pipeline --web web/ --out out/pipeline
 """
 
 from __future__ import annotations
@@ -296,9 +297,12 @@ def teacher_serve(
 
 
 from .cli_graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
+from .cli_pipeline import pipeline_cmd  # noqa: E402
 from .cli_student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
-for command in (pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd):
+for command in (
+    pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
+):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,9 +90,27 @@ def fingerprint(sources: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def is_heldout(text: str, fraction: float) -> bool:
+def heldout_key(text: str) -> float:
+    """A document's place in [0, 1): those under --val-fraction are held out."""
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest) / 2**64 < fraction
+    return int.from_bytes(digest) / 2**64
+
+
+def is_heldout(text: str, fraction: float) -> bool:
+    return heldout_key(text) < fraction
+
+
+def val_fraction_for(
+    texts: Iterable[str], min_chars: int, floor: float = 0.05, cap: float = 0.5
+) -> float:
+    """The smallest validation fraction (at least `floor`) whose held-out documents hold
+    `min_chars` characters: a small dataset still gets a validation split to measure on."""
+    total = 0
+    for key, chars in sorted((heldout_key(t), len(t)) for t in texts):
+        total += chars
+        if total >= min_chars:
+            return min(cap, max(floor, key + 1e-9))
+    return cap
 
 
 def cache_root() -> Path:

@@ -19,7 +19,8 @@ def test_core_never_imports_prefect():
 
     code = (
         "import sys, schoolhouse.generation, schoolhouse.cli, schoolhouse.teacher.http, filters,"
-        " schoolhouse.student.config, schoolhouse.student.evaluate;"
+        " schoolhouse.student.config, schoolhouse.student.evaluate, schoolhouse.pipeline,"
+        " schoolhouse.report, schoolhouse.cli_pipeline;"
         "bad = [m for m in ('prefect', 'torch', 'vllm') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -89,3 +90,22 @@ def test_lesson_deployments_are_on_demand():
         assert "schedules" not in deployment and deployment["parameters"]["teacher"] == teacher
         module, flow_name = deployment["entrypoint"].split(":")
         assert (root / module).is_file()
+
+
+def test_pipeline_flow_runs_each_step_as_a_task_and_retries_only_teacher_failures(tmp_path):
+    from flows.pipeline import is_transient, step
+    from schoolhouse.pipeline import Pipeline, PipelineConfig
+    from schoolhouse.teacher import resolve_teacher
+    from schoolhouse.teacher.fake import FakeTeacher
+    from tests.conftest import story_for
+
+    assert step.retries == 2
+    assert is_transient(None, None, State(TeacherError("engine died")))
+    assert not is_transient(None, None, State(ValueError("no kept rows to train on")))
+    name = resolve_teacher("embedded").name
+    config = PipelineConfig(out=tmp_path / "run", stories=3, best_of=1, textbooks=0)
+    fake = FakeTeacher(lambda r: story_for(r.messages[0]["content"]), name=name)
+    pipeline = Pipeline(config, log=lambda m: None, open_teacher=lambda: fake)
+    assert step.fn(pipeline, "stories")["result"]["kept"] == 3
+    assert step.fn(pipeline, "textbooks") == {"status": "skipped", "reason": "--textbooks 0"}
+    assert len(fake.requests) == 3

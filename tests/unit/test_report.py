@@ -37,11 +37,10 @@ def test_report_has_a_plot_per_view_and_the_counts(folder, tmp_path):
         write_report([tmp_path], tmp_path / "x.html")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make test` (apt chromium)")
-def test_report_renders_in_headless_chromium(folder, tmp_path):
+def screenshot(page, tmp_path, height: int = 1200):
+    """Render an HTML file in headless Chromium; the pixels as an (height, 1400, 3) array."""
     import matplotlib.image
 
-    report = write_report([folder], tmp_path / "report.html")
     shot = tmp_path / "shot.png"
     cmd = [
         CHROMIUM,
@@ -55,13 +54,25 @@ def test_report_renders_in_headless_chromium(folder, tmp_path):
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
         "--hide-scrollbars",
-        "--window-size=1400,1200",
+        f"--window-size=1400,{height}",
         f"--screenshot={shot}",
-        report.as_uri(),
+        page.as_uri(),
     ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=True)
     pixels = matplotlib.image.imread(shot)[..., :3]
-    assert pixels.shape[:2] == (1200, 1400)
-    ink = (pixels.mean(axis=2) < 0.9).mean()  # share of pixels that are not near-white
-    blue = ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.3)).mean()  # the kept-story bars
-    assert ink > 0.03 and blue > 0.005, (ink, blue)
+    assert pixels.shape[:2] == (height, 1400)
+    return pixels
+
+
+def ink(pixels) -> float:
+    return (pixels.mean(axis=2) < 0.9).mean()  # share of pixels that are not near-white
+
+
+def blue(pixels) -> float:
+    return ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.3)).mean()  # the kept bars
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make test` (apt chromium)")
+def test_report_renders_in_headless_chromium(folder, tmp_path):
+    pixels = screenshot(write_report([folder], tmp_path / "report.html"), tmp_path)
+    assert ink(pixels) > 0.03 and blue(pixels) > 0.005, (ink(pixels), blue(pixels))

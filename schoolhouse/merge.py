@@ -1,0 +1,77 @@
+"""Merge: the kept rows of several datasets as one training set, each row naming its source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MERGED_SCHEMA = pa.schema(
+    [("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
+     ("source_id", pa.string()), ("source_path", pa.string())]
+)  # fmt: skip
+
+
+def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
+    """The kept rows of several datasets as one training set, each row naming where it came
+    from; shuffled by seed. Written through a hidden sibling and renamed into place."""
+    import random
+
+    from .classifier.train import in_place
+
+    rows, parts = [], {}
+    for name, folder in sources.items():
+        table = pa.concat_tables(pq.read_table(p, columns=["id", "text"])
+                                 for p in sorted(folder.glob("*.parquet")))  # fmt: skip
+        texts = table.column("text").to_pylist()
+        for row_id, text in zip(table.column("id").to_pylist(), texts, strict=True):
+            rows.append({"id": f"{name}/{row_id}", "text": text, "source": name,
+                         "source_id": row_id, "source_path": str(folder.parent)})  # fmt: skip
+        parts[name] = {"path": str(folder.parent), "rows": len(texts),
+                       "words": sum(len(t.split()) for t in texts)}  # fmt: skip
+    random.Random(seed).shuffle(rows)
+    meta = {"sources": parts, "rows": len(rows), "seed": seed}
+
+    def write(tmp: Path) -> None:
+        (tmp / "data").mkdir()
+        pq.write_table(
+            pa.Table.from_pylist(rows, MERGED_SCHEMA), tmp / "data" / "part-00000.parquet"
+        )
+        (tmp / "merge.json").write_text(json.dumps(meta, indent=2))
+        (tmp / "README.md").write_text(merged_card(meta))
+
+    in_place(out, write, replace=True)
+    return meta
+
+
+def merged_card(meta: dict) -> str:
+    lines = "\n".join(
+        f"| {name} | `{p['path']}` | {p['rows']:,} | {p['words']:,} |"
+        for name, p in meta["sources"].items()
+    )
+    return f"""---
+license: other
+tags: [synthetic, schoolhouse, training-mix]
+configs:
+- config_name: default
+  data_files: data/*.parquet
+---
+# Training mix
+
+{meta["rows"]:,} rows: what the pipeline's generators and web filter kept, shuffled together
+(seed {meta["seed"]}) for pretraining a small student. Made by `schoolhouse pipeline`.
+
+| source | dataset | rows | words |
+|---|---|---|---|
+{lines}
+
+## Columns
+`id` (`source/source_id`), `text`, `source`, `source_id` (the row's id in its dataset) and
+`source_path` (that dataset's folder, whose card says how its rows were made and checked).
+
+## Limitations
+Each source dataset's card lists its checks and drop reasons; the rows keep their sources'
+licenses.
+"""

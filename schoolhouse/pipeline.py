@@ -1,0 +1,424 @@
+"""The main job, end to end: write, grade, filter, merge, train the student, grade it, report.
+
+    stories + textbooks -> annotate a web sample -> train the classifier -> filter web text
+      -> merge the kept rows -> pretrain the student -> evaluate it -> report (-> publish)
+
+Every step writes its own folder under `out/` with the command it stands for (`schoolhouse
+generate`, `annotate`, `classifier train`, `filter`, `pretrain`, `evaluate`, `report`,
+`publish`), so each can be inspected, reported and rerun alone. `out/pipeline.json` records the
+settings and each step's outcome and time; a rerun of the same settings skips finished steps and
+resumes the interrupted one (generation and annotation from their journals, pretraining from its
+last checkpoint). One teacher engine serves the generation and annotation steps; it is closed
+before the student trains and opened again to grade it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .folder import write_atomic
+
+STEPS = (
+    "stories", "textbooks", "annotate", "classifier", "filter", "merge", "pretrain", "evaluate",
+    "report", "publish",
+)  # fmt: skip
+
+
+class PipelineConfig(BaseModel):
+    """`schoolhouse pipeline`: the whole job, from an empty folder to a graded student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path = Field(Path("out/pipeline"), description="folder for every step's output")
+    teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
+    seed: int = Field(0, description="seeds every step")
+    stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")
+    best_of: int = Field(2, ge=1, description="completions per story prompt; the best is kept")
+    textbooks: int = Field(16, ge=0, description="textbook prompts (0 skips textbooks)")
+    web: list[Path] = Field(
+        default_factory=list,
+        description="web text to grade and filter: dataset folder, Parquet, JSONL, WARC or folder "
+        "of text files (repeatable; none skips the web steps)",
+    )
+    annotate: int = Field(200, ge=0, description="web documents the teacher scores (0 skips)")
+    features: Literal["embedding", "static", "hashing"] = Field(
+        "static", description="classifier features (see `schoolhouse classifier train --help`)"
+    )
+    threshold: int = Field(3, ge=1, le=5, description="educational score a web document needs")
+    dedup: str = Field("exact,minhash", description="web dedup methods (empty: none)")
+    decontaminate: str = Field("humaneval", description="benchmarks whose 13-grams drop rows")
+    preset: str = Field("tiny", description="student preset: tiny, small")
+    steps: int | None = Field(
+        None,
+        ge=1,
+        description="student optimizer steps (default: the preset's, fewer for a small training "
+        "mix so it is read at most 4 times, at least --min-steps)",
+    )
+    min_steps: int = Field(100, ge=1, description="fewest student steps when sized to the data")
+    anneal: bool = Field(
+        True, description="mix the kept synthetic rows into the student's decay phase (MiniCPM)"
+    )
+    eval_prompts: int = Field(10, ge=0, description="GPT-Eval prompts (0: validation loss only)")
+    repo: str | None = Field(None, description="publish the training mix to this Hub repo")
+    private: bool = Field(False, description="publish as a private repo")
+    kv_cache_gib: float = Field(4, gt=0, description="vLLM CPU KV cache (GiB)")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        from .student.config import PRESETS
+
+        if value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r} (known: {', '.join(PRESETS)})")
+        return value
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_name(cls, value: str | None) -> str | None:
+        from .publish import check_repo
+
+        return None if value is None else check_repo(value)
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        o = self.out
+        return {
+            "stories": o / "stories", "textbooks": o / "textbooks", "annotate": o / "annotations",
+            "classifier": o / "classifier", "filter": o / "web-edu", "merge": o / "train",
+            "pretrain": o / "student", "report": o / "report.html",
+        }  # fmt: skip
+
+
+class Teachers:
+    """One teacher for several steps, opened when first needed."""
+
+    def __init__(self, config: PipelineConfig, open_teacher: Callable | None = None):
+        self.config, self.teacher, self.open_teacher = config, None, open_teacher
+
+    def get(self):
+        if self.teacher is None:
+            if self.open_teacher is not None:
+                self.teacher = self.open_teacher()
+            else:
+                from .teacher import resolve_teacher
+
+                spec = resolve_teacher(self.config.teacher)
+                self.teacher = spec.open(
+                    kv_cache_gib=self.config.kv_cache_gib, seed=self.config.seed
+                )
+        return self.teacher
+
+    def close(self, quiet: bool = False) -> None:
+        teacher, self.teacher = self.teacher, None
+        if teacher is not None:
+            try:
+                teacher.close()
+            except Exception:
+                if not quiet:
+                    raise
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        log: Callable[[str], None] = print,
+        open_teacher: Callable | None = None,
+    ):
+        """`open_teacher` replaces starting the configured teacher (tests pass a fake)."""
+        self.config, self.log = config, log
+        self.teachers = Teachers(config, open_teacher)
+        self.state_path = config.out / "pipeline.json"
+        self.state = self._load_state()
+        if config.repo:  # a missing token fails now, not after an hour of work
+            from .publish import resolve_token
+
+            resolve_token()
+
+    def _load_state(self) -> dict:
+        settings = json.loads(self.config.model_dump_json())
+        if self.state_path.exists():
+            state = json.loads(self.state_path.read_text())
+            changed = [k for k in settings if state["config"].get(k) != settings[k]]
+            if changed:
+                k = changed[0]
+                raise ValueError(
+                    f"{self.config.out} holds a pipeline run with other settings (--"
+                    f"{k.replace('_', '-')} was {state['config'].get(k)!r}, now {settings[k]!r}): "
+                    "rerun with the same settings to resume, or choose a new --out"
+                )
+            return state
+        return {"config": settings, "steps": {}}
+
+    def _save(self) -> None:
+        self.config.out.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.state_path, json.dumps(self.state, indent=2, default=str))
+
+    def run(self, progress: bool = True) -> dict:
+        try:
+            for name in STEPS:
+                self.step(name, progress)
+        finally:
+            self.teachers.close()
+        return self.state
+
+    def step(self, name: str, progress: bool = False) -> dict:
+        """Run one step (or record why it is skipped); return its record."""
+        record = self.state["steps"].get(name)
+        if record and record["status"] == "done" and name not in ("report", "publish"):
+            self.log(f"[{name}] done before, skipped")
+            return record
+        skip = self._skip_reason(name)
+        if skip:
+            record = {"status": "skipped", "reason": skip}
+            self.log(f"[{name}] skipped: {skip}")
+        else:
+            self.log(f"[{name}] starting")
+            started = time.perf_counter()
+            try:
+                result = getattr(self, f"_{name}")(progress)
+            except Exception as e:
+                from .teacher import TeacherError
+
+                if isinstance(e, TeacherError):  # a retry starts a fresh engine
+                    self.teachers.close(quiet=True)
+                self.state["steps"][name] = {
+                    "status": "failed",
+                    "error": f"{type(e).__name__}: {e}",
+                }
+                self._save()
+                raise
+            if isinstance(result, str):  # a step that found it has nothing to do
+                record = {"status": "skipped", "reason": result}
+                self.log(f"[{name}] skipped: {result}")
+            else:
+                wall = time.perf_counter() - started
+                record = {"status": "done", "wall_s": round(wall, 1), "result": result}
+                self.log(f"[{name}] done in {wall:,.0f} s")
+        self.state["steps"][name] = record
+        self._save()
+        return record
+
+    def _skip_reason(self, name: str) -> str | None:
+        c, steps = self.config, self.state["steps"]
+        if name == "stories" and not c.stories:
+            return "--stories 0"
+        if name == "textbooks" and not c.textbooks:
+            return "--textbooks 0"
+        if name in ("annotate", "classifier", "filter") and not c.web:
+            return "no --web input"
+        if name in ("annotate", "classifier") and not c.annotate:
+            return "--annotate 0"
+        if name == "classifier" and steps.get("annotate", {}).get("status") != "done":
+            return "no annotations"
+        if name == "publish" and not c.repo:
+            return "no --repo"
+        return None
+
+    # -- the steps: each calls what its command calls ------------------------------------------
+
+    def _stories(self, progress: bool) -> dict:
+        from filters import apply_filters, story_filters
+
+        from .config import StoriesConfig
+        from .generation import generate
+        from .stories import StoriesKind
+
+        c = self.config
+        config = StoriesConfig(n=c.stories, out=self.config.paths["stories"], seed=c.seed,
+                               teacher=c.teacher, best_of=c.best_of)  # fmt: skip
+        verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+        kind = StoriesKind.load(config, verify)
+        teacher = self.teachers.get() if _pending(config, kind) else None
+        return generate(config, kind, teacher, progress).to_dict()
+
+    def _textbooks(self, progress: bool) -> dict:
+        from filters import apply_filters, textbook_filters
+
+        from .config import TextbooksConfig
+        from .generation import generate
+        from .textbooks import TextbooksKind
+
+        c = self.config
+        config = TextbooksConfig(n=c.textbooks, out=c.paths["textbooks"], seed=c.seed,
+                                 teacher=c.teacher)  # fmt: skip
+        verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
+        kind = TextbooksKind.load(config, verify)
+        teacher = self.teachers.get() if _pending(config, kind) else None
+        return generate(config, kind, teacher, progress).to_dict()
+
+    def _annotate(self, progress: bool) -> dict:
+        from .annotation import annotate, prepare_annotation
+        from .config import AnnotateConfig
+
+        c = self.config
+        config = AnnotateConfig(inputs=c.web, out=c.paths["annotate"], n=c.annotate, seed=c.seed,
+                                teacher=c.teacher)  # fmt: skip
+        teacher = self.teachers.get() if prepare_annotation(config).pending else None
+        return annotate(config, teacher, progress).to_dict()
+
+    def _classifier(self, progress: bool) -> dict | str:
+        from .classifier.labels import LabelError
+        from .classifier.train import train_classifier
+        from .config import TrainClassifierConfig
+
+        c = self.config
+        out = c.paths["classifier"]
+        if (out / "classifier.json").exists():
+            return json.loads((out / "classifier.json").read_text())["metrics"]
+        config = TrainClassifierConfig(annotations=[c.paths["annotate"]], out=out,
+                                       features=c.features, threshold=c.threshold, seed=c.seed)  # fmt: skip
+        try:
+            return train_classifier(config, log=self.log)["metrics"]
+        except LabelError as e:  # too few or one-sided labels: filter without a classifier
+            return f"the annotations cannot train a classifier: {e}"
+
+    def _filter(self, progress: bool) -> dict:
+        from .config import WebFilterConfig
+        from .webfilter import filter_web
+
+        c = self.config
+        out = c.paths["filter"]
+        classifier = c.paths["classifier"]
+        config = WebFilterConfig(
+            inputs=c.web, out=out, heuristics=True, threshold=c.threshold, dedup=c.dedup,
+            decontaminate=c.decontaminate,
+            classifier=classifier if (classifier / "classifier.json").exists() else None,
+        )  # fmt: skip
+        if out.exists():  # written whole or not at all
+            return {"kept": _rows(out / "data"), "out": str(out)}
+        summary = filter_web(config, log=self.log)
+        return {"kept": summary.kept, "documents": summary.documents,
+                "rejected": {f"{s}/{r}": n for (s, r), n in summary.rejected.items()}}  # fmt: skip
+
+    def _merge(self, progress: bool) -> dict | str:
+        sources = {
+            name: self.config.paths[step] / "data"
+            for name, step in (
+                ("stories", "stories"),
+                ("textbooks", "textbooks"),
+                ("web", "filter"),
+            )  # fmt: skip
+            if _rows(self.config.paths[step] / "data")
+        }
+        if not sources:
+            raise ValueError(
+                "no kept rows to train on: every story, lesson and web document was dropped "
+                f"(see the cards under {self.config.out}); raise --stories/--textbooks or add --web"
+            )
+        from .merge import merge
+
+        return merge(sources, self.config.paths["merge"], self.config.seed)
+
+    def _pretrain(self, progress: bool) -> dict:
+        from .student.config import PretrainConfig
+        from .student.train import pretrain
+
+        self.teachers.close()  # its memory (all of a GPU's, with vLLM) goes to the student
+        c = self.config
+        anneal = [self.config.paths[s] / "data" for s in ("stories", "textbooks")
+                  if _rows(self.config.paths[s] / "data")]  # fmt: skip
+        config = PretrainConfig(
+            data=[c.paths["merge"]], out=c.paths["pretrain"], preset=c.preset, seed=c.seed,
+            anneal_data=anneal if c.anneal else [],
+        )  # fmt: skip
+        config = config.model_copy(update={"val_fraction": self._val_fraction(config)})
+        config = config.model_copy(update=self._sized(config))
+        return pretrain(config, progress=progress).to_dict()
+
+    def _val_fraction(self, config) -> float:
+        """5 % held out, or more for a small mix: enough for two validation sequences (at
+        ~4 characters a token)."""
+        from .student.data import read_texts, val_fraction_for
+
+        seq_len = config.resolved().seq_len
+        fraction = val_fraction_for(read_texts(config.data), 4 * 2 * (seq_len + 1))
+        if fraction > 0.05:
+            self.log(f"[pretrain] a small mix: {fraction:.0%} of it held out for validation")
+        return fraction
+
+    def _sized(self, config) -> dict:
+        """Steps and annealing mix for the data at hand: the preset's steps, or fewer so a small
+        mix is read at most MAX_EPOCHS times; a decay-phase mix that reads the annealing data
+        at most MAX_EPOCHS times, or none when even a small share would repeat it more."""
+        from .student.train import MAX_EPOCHS, decay_start, prepare
+
+        resolved = config.resolved()
+        resolved.out.mkdir(parents=True, exist_ok=True)
+        _, train, _, anneal = prepare(resolved, progress=False)  # cached for pretrain
+        per_step = resolved.batch_size * resolved.seq_len * resolved.grad_accum
+        sized = max(self.config.min_steps, int(MAX_EPOCHS * len(train) / per_step))
+        steps = self.config.steps or min(resolved.steps, sized)
+        update = {"steps": steps}
+        self.log(f"[pretrain] {len(train):,} training tokens: {steps} steps")
+        if anneal is not None:
+            decay = resolved.model_copy(update={"steps": steps})
+            drawn = (steps - decay_start(decay)) * per_step
+            mix = min(resolved.anneal_mix, MAX_EPOCHS * len(anneal) / max(drawn, 1))
+            if mix < 0.05:
+                self.log(f"[pretrain] {len(anneal):,} annealing tokens are too few for the "
+                         f"decay phase's {drawn:,} tokens: no annealing mix")  # fmt: skip
+                update |= {"anneal_data": []}
+            else:
+                update |= {"anneal_mix": round(mix, 3)}
+        return update
+
+    def _evaluate(self, progress: bool) -> dict:
+        from .student.evaluate import evaluate
+
+        c = self.config
+        teacher = self.teachers.get() if c.eval_prompts else None
+        result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts)
+        gpt = result.get("gpt_eval") or {}
+        keys = ("prompts", "graded", "grammar", "creativity", "consistency")
+        return {"val_loss": result["val_loss"], "perplexity": result["perplexity"],
+                **{k: gpt.get(k) for k in keys}}  # fmt: skip
+
+    def _report(self, progress: bool) -> dict:
+        from .report import write_report
+
+        self.teachers.close()
+        folders = [p for s, p in self.config.paths.items()
+                   if s != "report" and self.state["steps"].get(s, {}).get("status") == "done"]  # fmt: skip
+        path = write_report(folders, self.config.paths["report"], title="schoolhouse pipeline",
+                            intro=steps_table(self.state))  # fmt: skip
+        return {"path": str(path)}
+
+    def _publish(self, progress: bool) -> dict:
+        from .publish import publish
+
+        url = publish(self.config.paths["merge"], self.config.repo, private=self.config.private,
+                      log=self.log)  # fmt: skip
+        return {"url": url}
+
+
+def _pending(config, kind) -> bool:
+    from .generation import prepare
+
+    return bool(prepare(config, kind).pending)
+
+
+def _rows(folder: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(Path(folder).glob("*.parquet")))
+
+
+def steps_table(state: dict) -> str:
+    import html
+
+    rows = []
+    for name in STEPS:
+        record = state["steps"].get(name)
+        if record is None:
+            continue
+        note = (f"{record['wall_s']:,.0f} s" if record["status"] == "done"
+                else html.escape(record.get("reason", "")))  # fmt: skip
+        rows.append(f"<tr><th>{name}</th><td>{record['status']}</td><td>{note}</td></tr>")
+    return f"<h2>Steps</h2><table>{''.join(rows)}</table>"

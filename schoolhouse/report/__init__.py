@@ -1,0 +1,96 @@
+"""A self-contained HTML report over the folders a pipeline writes: plots a person would rather
+look at than read.
+
+    schoolhouse report out/stories out/textbooks out/web-edu runs/tiny --out out/report.html
+
+Each folder is recognised by what it holds: a generated dataset (stories, textbooks, exercises:
+drop-reason funnel, lengths, vocabulary or topic coverage, teacher tokens and time per kept row),
+annotations (score distribution), filtered web text (step funnel, classifier scores), a merged
+training mix, a classifier (PR curve, confusion matrix) or a student run (loss curve, perplexity,
+GPT-Eval grades). Plots are inline SVG, so the page is one file that opens anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from ..folder import STATE, write_atomic
+from . import datasets, training
+
+KINDS = {
+    "stories": ("Stories", datasets.stories),
+    "textbooks": ("Textbook sections", lambda f: datasets.lessons(f, "textbooks")),
+    "exercises": ("Exercises", lambda f: datasets.lessons(f, "exercises")),
+    "annotations": ("Annotations", datasets.annotations),
+    "filtered": ("Filtered web text", datasets.filtered),
+    "merged": ("Training mix", datasets.merged),
+    "classifier": ("Quality classifier", training.classifier),
+    "student": ("Student run", training.student),
+}
+
+
+def kind_of(folder: Path) -> str:
+    """What a folder holds, from the files its writer leaves; a clear error when none match."""
+    job = folder / STATE / "job.json"
+    if job.exists():
+        kind = json.loads(job.read_text()).get("kind", "stories")
+        if kind in KINDS:
+            return kind
+    for marker, kind in (
+        ("classifier.json", "classifier"),
+        ("merge.json", "merged"),
+        ("log.jsonl", "student"),
+    ):
+        if (folder / marker).exists():
+            return kind
+    config = folder / "config.json"
+    if config.exists() and "dedup" in json.loads(config.read_text()):
+        return "filtered"
+    raise ValueError(
+        f"{folder} is not a dataset folder, classifier or student run (no {STATE}/job.json, "
+        "classifier.json, merge.json, log.jsonl or filter config.json)"
+    )
+
+
+def folder_section(folder: Path) -> str:
+    folder = Path(folder)
+    kind = kind_of(folder)
+    title, build = KINDS[kind]
+    stats, figures = build(folder)
+    if not stats:
+        raise ValueError(f"{folder} holds no rows yet")
+    table = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in stats
+    )
+    body = "".join(f"<figure>{p}</figure>" for p in figures)
+    return (
+        f'<section id="{html.escape(kind)}"><h2>{title}: <code>{html.escape(str(folder))}</code>'
+        f'</h2><table>{table}</table><div class="plots">{body}</div></section>'
+    )
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 2rem; max-width: 1500px; color: #222; }}
+h1 {{ font-weight: 600; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .3rem; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+th, td {{ text-align: left; padding: .25rem 1rem .25rem 0; vertical-align: top; }}
+th {{ color: #555; font-weight: 500; }}
+.plots {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1rem; }}
+figure {{ margin: 0; }} svg, img {{ width: 100%; height: auto; }}
+</style></head><body><h1>{title}</h1>{intro}{sections}</body></html>
+"""
+
+
+def write_report(
+    folders: list[Path], out: Path, *, title: str = "schoolhouse report", intro: str = ""
+) -> Path:
+    """One page over the folders, in the order given; `intro` is HTML put before them."""
+    sections = "".join(folder_section(Path(f)) for f in folders)
+    out = Path(out)
+    page = PAGE.format(title=html.escape(title), intro=intro, sections=sections)
+    write_atomic(out, page)
+    return out
