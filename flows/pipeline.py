@@ -10,6 +10,7 @@ checkpoint); a rerun of the flow with the same parameters skips the steps alread
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -33,7 +34,7 @@ def is_transient(task, task_run, state) -> bool:
     task_run_name="{name}",
 )
 def step(pipeline: Pipeline, name: str) -> dict:
-    return pipeline.step(name)
+    return pipeline.step(name, progress=sys.stderr.isatty())  # bars in a terminal, not in logs
 
 
 @flow(name="pipeline", log_prints=True)

@@ -235,7 +235,7 @@ def run_annotation(
             bar.close()
         _log_run(job, summary)
     _count_all(job, summary)
-    from .card import write_annotation_card
+    from .card_graders import write_annotation_card
 
     write_annotation_card(job, summary)
     return summary

@@ -280,7 +280,7 @@ def filter_web(config: WebFilterConfig, log=print) -> FilterSummary:
         shutil.rmtree(stage)
         summary.wall_s = time.perf_counter() - started
         write_atomic(tmp / "config.json", config.model_dump_json(indent=2))
-        from .card import write_filter_card
+        from .card_graders import write_filter_card
 
         write_filter_card(config, summary, tmp)
         os.rename(tmp, out)

@@ -106,6 +106,8 @@ def test_deploy_then_trigger_the_stories_deployment(prefect_env, teacher_server,
         f"teacher={json.dumps(teacher_server)}",
         "--param",
         f"options={options}",
+        "--start-in",
+        "3 seconds",  # a scheduled run: the worker picks it up when it is due
         "--watch",
         "--watch-timeout",
         "240",
@@ -113,6 +115,19 @@ def test_deploy_then_trigger_the_stories_deployment(prefect_env, teacher_server,
     assert "Completed" in stdout
     rows = [r for f in out.glob("*/part-*.parquet") for r in pq.read_table(f).to_pylist()]
     assert sorted(r["index"] for r in rows) == [0, 1, 2]
+    # the run went through the states a scheduled run should, in order
+    api = prefect_env["PREFECT_API_URL"]
+    deployment = httpx.get(f"{api}/deployments/name/generate-stories/nightly").json()
+    query = {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]},
+                           "state": {"type": {"any_": ["COMPLETED"]}}}}  # fmt: skip
+    [run] = httpx.post(f"{api}/flow_runs/filter", json=query).json()
+    states = httpx.get(f"{api}/flow_run_states/", params={"flow_run_id": run["id"]}).json()
+    states.sort(key=lambda s: s["timestamp"])
+    seen = [s["type"] for s in states if s["type"] != "PENDING"]
+    seen = [t for i, t in enumerate(seen) if i == 0 or seen[i - 1] != t]  # Scheduled, Late: one
+    print("states of the triggered run:", " -> ".join(f"{s['name']} {s['timestamp'][11:19]}"
+                                                        for s in states))  # fmt: skip
+    assert seen == ["SCHEDULED", "RUNNING", "COMPLETED"], states
 
 
 def test_the_cron_schedule_creates_scheduled_runs(prefect_env):

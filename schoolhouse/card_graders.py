@@ -1,0 +1,201 @@
+"""Dataset cards of the graders' folders: annotations (scores 0-5) and filtered web text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .card import run_totals, yaml_header
+from .folder import write_atomic
+
+
+def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
+    """A markdown table of score -> rows, with a bar."""
+    top = max(histogram.values(), default=0)
+    lines = []
+    for score in range(6):
+        count = histogram.get(score, 0)
+        bar = "█" * round(width * count / top) if top else ""
+        share = f"{100 * count / total:.1f} %" if total else "n/a"
+        lines.append(f"| {score} | {count} | {share} | {bar} |")
+    return "\n".join(lines)
+
+
+def write_annotation_card(job, summary) -> Path:
+    from .annotation import RETRY_TEMPERATURE
+
+    config, folder = job.config, job.folder
+    totals = run_totals(folder.state)
+    rejected = summary.rejected
+    rows = summary.scored + sum(rejected.values())
+    kept = folder.read("data", ["truncated"]).column("truncated").to_pylist()
+    reasons = "\n".join(f"| `{r}` | {c} |" for r, c in rejected.most_common())
+    educational = sum(c for s, c in summary.histogram.items() if s >= 3)
+    wall = totals.get("wall_s", 0.0)
+    picked = "the first of" if config.first else f"a random sample (seed {config.seed}) of"
+    duplicates = (
+        f"; {summary.duplicate_ids} later documents with an id already picked were skipped"
+        if summary.duplicate_ids
+        else ""
+    )
+    body = f"""
+# Educational-value annotations
+
+{summary.scored} documents scored 0-5 for educational value by a teacher model with the
+FineWeb-Edu additive rubric (Penedo et al. 2024), for training a quality classifier
+(`schoolhouse classifier train --annotations <this folder>`). Made with `schoolhouse annotate`.
+
+```python
+from datasets import load_dataset
+scores = load_dataset("path/or/repo")                 # text, score, rationale, provenance
+rejected = load_dataset("path/or/repo", "rejected")   # unusable answers, with a `reason`
+```
+
+## How it was made
+- **Input**: {", ".join(f"`{p}`" for p in config.inputs)}: {summary.picked} documents
+  ({picked} {config.n} requested){duplicates}.
+- **Teacher**: `{job.teacher_spec.name}`
+- **Prompt**: template `{job.template.name}` (sha `{job.template.sha}`), the FineWeb-Edu rubric
+  answered as JSON (`reason`, then `score`) through guided decoding. Documents over
+  {config.max_chars:,} characters are cut at a paragraph, sentence or word boundary for the prompt
+  ({sum(kept)} of the scored rows); rows keep the whole text.
+- **Sampling**: temperature {config.temperature}, at most {config.max_tokens} answer tokens, a
+  seed per request; an answer cut off or invalid is asked once more at temperature
+  {RETRY_TEMPERATURE} before it is rejected.
+
+## Scores
+| score | rows | share | |
+|---|---|---|---|
+{histogram_rows(summary.histogram, summary.scored)}
+
+Educational (score 3 or more, FineWeb-Edu's threshold): {educational} of {summary.scored}.
+
+| | rows |
+|---|---|
+| documents | {rows} |
+| scored | {summary.scored} |
+| rejected | {sum(rejected.values())} |
+{reasons}
+
+- Teacher tokens: {totals.get("prompt_tokens", 0):,} prompt, {totals.get("completion_tokens", 0):,}
+  completion, over {totals.get("runs", 0)} run(s) and {wall:,.0f} s.
+
+## Columns
+`id` (the input's document id), `index` (its position in the input), `text` (whole), `source`,
+`score` (0-5), `rationale` (the teacher's justification), `truncated`, `template`,
+`template_sha`, `teacher`, `sampling` (with the per-request seed), `prompt_tokens`,
+`completion_tokens`, `finish_reason`, `attempts`. Rejected rows add `answer` and `reason`.
+
+## Limitations
+The scores are one model's judgement under one prompt; a small teacher's scores are noisy.
+The documents keep the licenses of their sources.
+
+## Config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(
+        config.license,
+        summary.scored,
+        ["annotations", "educational-value", "fineweb-edu", "schoolhouse"],
+        bool(folder.shards("data")),
+        bool(folder.shards("rejected")),
+    )
+    path = config.out / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path
+
+
+STEP_ORDER = ("heuristics", "classifier", "dedup", "decontaminate")
+STEP_TEXT = {
+    "heuristics": "Gopher quality and repetition rules (Rae et al. 2021) and C4's page rules "
+    "(Raffel et al. 2020), as in FineWeb",
+    "classifier": "the quality classifier's educational score, rounded half up, at least the "
+    "threshold (FineWeb-Edu keeps 3 and up)",
+    "dedup": "exact duplicates (normalized text), then MinHash near duplicates (5-word "
+    "shingles, 16 bands x 8 rows); the first document of a group is kept",
+    "decontaminate": "no 13-word n-gram shared with a benchmark item (GPT-3's rule)",
+}
+
+
+def write_filter_card(config, summary, folder: Path) -> Path:
+    from .classifier import Classifier
+
+    funnel = "\n".join(
+        f"| {step} | {n} | {100 * n / summary.documents:.1f} % |" if summary.documents else
+        f"| {step} | {n} | |"
+        for step, n in summary.funnel
+    )  # fmt: skip
+    reasons = "\n".join(
+        f"| {step} | `{reason}` | {count} |"
+        for (step, reason), count in sorted(
+            summary.rejected.items(), key=lambda kv: (STEP_ORDER.index(kv[0][0]), -kv[1])
+        )
+    )
+    steps = "\n".join(
+        f"{i}. **{step}**: {STEP_TEXT[step]}" for i, step in enumerate(summary.steps, 1)
+    )
+    classifier = ""
+    if config.classifier is not None:
+        meta = Classifier.metadata(config.classifier)
+        m = meta["metrics"]
+        classifier = (
+            f"\nClassifier `{meta['recipe']}` from `{config.classifier}` (labels: "
+            f"{meta['label_source']}; held-out binary F1 {m['binary_f1']:.3f}, macro F1 "
+            f"{m['macro_f1']:.3f}), threshold {config.threshold}. Scores of the "
+            f"{sum(summary.scores.values())} documents it scored:\n\n| score | documents | share | |\n"
+            f"|---|---|---|---|\n{histogram_rows(summary.scores, sum(summary.scores.values()))}\n"
+        )
+    unreadable = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common()) or "none"
+    body = f"""
+# Filtered web text
+
+{summary.kept} of {summary.documents} documents kept from
+{", ".join(f"`{p}`" for p in config.inputs)}. Made with `schoolhouse filter`.
+
+```python
+from datasets import load_dataset
+kept = load_dataset("path/or/repo")
+rejected = load_dataset("path/or/repo", "rejected")   # with `step` and `reason`
+```
+
+## Steps, in order
+{steps}
+{classifier}
+## Funnel
+| after step | documents | share of input |
+|---|---|---|
+{funnel}
+
+| step | drop reason | documents |
+|---|---|---|
+{reasons or "| | (none) | 0 |"}
+
+Input documents skipped as unreadable: {unreadable}.
+
+## Run
+{summary.shards} input shard(s), {summary.workers} worker process(es) for the per-document steps
+({summary.judge_s:,.1f} s of worker time), one process for dedup; {summary.wall_s:,.1f} s in all
+({summary.documents / summary.wall_s if summary.wall_s else 0:,.0f} documents/s).
+
+## Columns
+`id` (the input's), `text`, `source` (input file), `metadata` (the input's other fields as JSON),
+`edu_score` and `edu_int_score` (when the classifier ran on it). Rejected rows add `step`,
+`reason`, `duplicate_of` (dedup) and `contamination` (benchmark/item).
+
+## Config
+```json
+{config.model_dump_json(indent=2)}
+```
+"""
+    header = yaml_header(
+        config.license,
+        summary.kept,
+        ["web", "filtered", "schoolhouse"],
+        any((folder / "data").glob("*.parquet")),
+        any((folder / "rejected").glob("*.parquet")),
+    )
+    path = folder / "README.md"
+    write_atomic(path, header + body.lstrip("\n"))
+    return path
