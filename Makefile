@@ -29,12 +29,14 @@ $(STAMP): pyproject.toml
 
 # The main job end to end as a Prefect flow (ephemeral server, no setup): stories, textbooks,
 # web grading and filtering on the bundled real web sample, the student, its grades, the report.
+# The code teacher grades (SmolLM2-135M scores every web page 0 or 1: nothing to train on).
 # Rerunning it resumes; `rm -rf out/demo` starts over.
 DEMO_WEB = $(foreach f,documents bad near_duplicates,--web tests/fixtures/web/$(f).jsonl)
 demo: install
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	  $(PY) -m flows.pipeline --out out/demo \
-	  --stories 64 --best-of 2 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB)
+	  --stories 64 --best-of 2 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
+	  --grader embedded-coder
 
 # headless Chromium renders the HTML report in a test (Debian's package; needs root to install)
 browser:

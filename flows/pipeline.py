@@ -45,6 +45,7 @@ def pipeline_flow(
     textbooks: int = 16,
     annotate: int = 200,
     teacher: str = "embedded",
+    grader: str | None = None,
     seed: int = 0,
     repo: str | None = None,
     options: dict | None = None,
@@ -52,7 +53,8 @@ def pipeline_flow(
     """`options` sets any other PipelineConfig field (best_of, preset, steps, eval_prompts, ...)."""
     config = PipelineConfig(
         out=Path(out), web=[Path(w) for w in web or []], stories=stories, textbooks=textbooks,
-        annotate=annotate, teacher=teacher, seed=seed, repo=repo, **(options or {}),
+        annotate=annotate, teacher=teacher, grader=grader, seed=seed, repo=repo,
+        **(options or {}),
     )  # fmt: skip
     logger = get_run_logger()
     pipeline = Pipeline(config, log=logger.info)
@@ -75,13 +77,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--textbooks", type=int, default=16, help="textbook prompts")
     parser.add_argument("--annotate", type=int, default=200, help="web documents to score")
     parser.add_argument("--teacher", default="embedded", help="'embedded', a folder or URL(s)")
+    parser.add_argument("--grader", help="scores the web and grades the student (default: teacher)")
     parser.add_argument("--seed", type=int, default=0, help="seeds every step")
     parser.add_argument("--eval-prompts", type=int, default=10, help="GPT-Eval prompts")
     parser.add_argument("--repo", help="publish the training mix to this Hub repo")
     args = parser.parse_args(argv)
     state = pipeline_flow(
         out=args.out, web=args.web, stories=args.stories, textbooks=args.textbooks,
-        annotate=args.annotate, teacher=args.teacher, seed=args.seed, repo=args.repo,
+        annotate=args.annotate, teacher=args.teacher, grader=args.grader, seed=args.seed,
+        repo=args.repo,
         options={"best_of": args.best_of, "eval_prompts": args.eval_prompts},
     )  # fmt: skip
     for name in STEPS:

@@ -38,7 +38,16 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     out: Path = Field(Path("out/pipeline"), description="folder for every step's output")
-    teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
+    teacher: str = Field(
+        "embedded",
+        description="writes stories and textbooks: 'embedded', 'embedded-coder', a "
+        "model folder, or http(s) URL(s)",
+    )
+    grader: str | None = Field(
+        None,
+        description="scores web text and grades the student, as --teacher takes (default: "
+        "the teacher; FineWeb-Edu and TinyStories graded with a stronger model than wrote)",
+    )
     seed: int = Field(0, description="seeds every step")
     stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")
     best_of: int = Field(2, ge=1, description="completions per story prompt; the best is kept")
@@ -88,6 +97,10 @@ class PipelineConfig(BaseModel):
         return None if value is None else check_repo(value)
 
     @property
+    def grader_spec(self) -> str:
+        return self.grader or self.teacher
+
+    @property
     def paths(self) -> dict[str, Path]:
         o = self.out
         return {
@@ -98,26 +111,30 @@ class PipelineConfig(BaseModel):
 
 
 class Teachers:
-    """One teacher for several steps, opened when first needed."""
+    """One engine at a time, opened when first needed: the teacher for generation, the grader
+    for annotation and GPT-Eval (the same engine when they are the same model)."""
 
     def __init__(self, config: PipelineConfig, open_teacher: Callable | None = None):
-        self.config, self.teacher, self.open_teacher = config, None, open_teacher
+        self.config, self.open_teacher = config, open_teacher
+        self.teacher, self.spec = None, None
 
-    def get(self):
+    def get(self, spec: str):
+        if self.teacher is not None and self.spec != spec:
+            self.close()
         if self.teacher is None:
             if self.open_teacher is not None:
-                self.teacher = self.open_teacher()
+                self.teacher = self.open_teacher(spec)
             else:
                 from .teacher import resolve_teacher
 
-                spec = resolve_teacher(self.config.teacher)
-                self.teacher = spec.open(
+                self.teacher = resolve_teacher(spec).open(
                     kv_cache_gib=self.config.kv_cache_gib, seed=self.config.seed
                 )
+            self.spec = spec
         return self.teacher
 
     def close(self, quiet: bool = False) -> None:
-        teacher, self.teacher = self.teacher, None
+        teacher, self.teacher, self.spec = self.teacher, None, None
         if teacher is not None:
             try:
                 teacher.close()
@@ -237,7 +254,7 @@ class Pipeline:
                                teacher=c.teacher, best_of=c.best_of)  # fmt: skip
         verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
         kind = StoriesKind.load(config, verify)
-        teacher = self.teachers.get() if _pending(config, kind) else None
+        teacher = self.teachers.get(c.teacher) if _pending(config, kind) else None
         return generate(config, kind, teacher, progress).to_dict()
 
     def _textbooks(self, progress: bool) -> dict:
@@ -252,7 +269,7 @@ class Pipeline:
                                  teacher=c.teacher)  # fmt: skip
         verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
         kind = TextbooksKind.load(config, verify)
-        teacher = self.teachers.get() if _pending(config, kind) else None
+        teacher = self.teachers.get(c.teacher) if _pending(config, kind) else None
         return generate(config, kind, teacher, progress).to_dict()
 
     def _annotate(self, progress: bool) -> dict:
@@ -261,8 +278,8 @@ class Pipeline:
 
         c = self.config
         config = AnnotateConfig(inputs=c.web, out=c.paths["annotate"], n=c.annotate, seed=c.seed,
-                                teacher=c.teacher)  # fmt: skip
-        teacher = self.teachers.get() if prepare_annotation(config).pending else None
+                                teacher=c.grader_spec)  # fmt: skip
+        teacher = self.teachers.get(c.grader_spec) if prepare_annotation(config).pending else None
         return annotate(config, teacher, progress).to_dict()
 
     def _classifier(self, progress: bool) -> dict | str:
@@ -375,7 +392,7 @@ class Pipeline:
         from .student.evaluate import evaluate
 
         c = self.config
-        teacher = self.teachers.get() if c.eval_prompts else None
+        teacher = self.teachers.get(c.grader_spec) if c.eval_prompts else None
         result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts)
         gpt = result.get("gpt_eval") or {}
         keys = ("prompts", "graded", "grammar", "creativity", "consistency")

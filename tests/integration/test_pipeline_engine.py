@@ -29,7 +29,8 @@ class Shared:
 def test_pipeline_runs_every_step_through_the_engine(engine_teacher, tmp_path):
     shared = Shared(engine_teacher)
 
-    def open_teacher():
+    def open_teacher(spec):
+        assert spec == "embedded"
         shared.opened += 1
         return shared
 

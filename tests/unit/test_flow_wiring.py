@@ -105,7 +105,7 @@ def test_pipeline_flow_runs_each_step_as_a_task_and_retries_only_teacher_failure
     name = resolve_teacher("embedded").name
     config = PipelineConfig(out=tmp_path / "run", stories=3, best_of=1, textbooks=0)
     fake = FakeTeacher(lambda r: story_for(r.messages[0]["content"]), name=name)
-    pipeline = Pipeline(config, log=lambda m: None, open_teacher=lambda: fake)
+    pipeline = Pipeline(config, log=lambda m: None, open_teacher=lambda spec: fake)
     assert step.fn(pipeline, "stories")["result"]["kept"] == 3
     assert step.fn(pipeline, "textbooks") == {"status": "skipped", "reason": "--textbooks 0"}
     assert len(fake.requests) == 3

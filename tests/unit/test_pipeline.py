@@ -36,14 +36,15 @@ def reply(request) -> str:
 
 
 class Opened:
-    """Counts the teachers the pipeline opens; each is a fake with the embedded one's name."""
+    """Records the teachers the pipeline opens; each a fake with the real one's name."""
 
     def __init__(self):
-        self.teachers = []
+        self.teachers, self.specs = [], []
 
-    def __call__(self):
-        teacher = FakeTeacher(reply, name=NAME)
+    def __call__(self, spec):
+        teacher = FakeTeacher(reply, name=resolve_teacher(spec).name)
         self.teachers.append(teacher)
+        self.specs.append(spec)
         return teacher
 
 
@@ -115,7 +116,7 @@ def test_one_sided_labels_skip_the_classifier_and_filter_without_it(tmp_path):
         return reply(request)
 
     cfg = config(tmp_path, eval_prompts=0)
-    opener = lambda: FakeTeacher(all_zero, name=NAME)  # noqa: E731
+    opener = lambda spec: FakeTeacher(all_zero, name=NAME)  # noqa: E731
     state = Pipeline(cfg, log=lambda m: None, open_teacher=opener).run(progress=False)
     record = state["steps"]["classifier"]
     assert record["status"] == "skipped" and "both sides of the threshold" in record["reason"]
@@ -149,3 +150,16 @@ def test_bad_settings_fail_before_any_work(tmp_path, monkeypatch):
     assert state["steps"]["merge"]["status"] == "failed"
     with pytest.raises(ValueError, match="--stories was 0, now 5"):
         Pipeline(cfg.model_copy(update={"stories": 5}), log=lambda m: None)
+
+
+def test_a_grader_scores_the_web_and_grades_the_student_in_its_own_engine(tmp_path):
+    opened = Opened()
+    cfg = config(tmp_path, grader="embedded-coder", steps=4)
+    state = Pipeline(cfg, log=lambda m: None, open_teacher=opened).run(progress=False)
+    assert state["steps"]["evaluate"]["status"] == "done"
+    # the writer, then the grader for the web; the grader again after the student trained
+    assert opened.specs == ["embedded", "embedded-coder", "embedded-coder"]
+    assert [len(t.requests) for t in opened.teachers][:2] == [6 + 3, 40]
+    scored = rows(cfg.paths["annotate"] / "data")
+    assert {r["teacher"] for r in scored} == {resolve_teacher("embedded-coder").name}
+    assert {r["teacher"] for r in rows(cfg.paths["stories"] / "data")} == {NAME}
