@@ -379,7 +379,7 @@ class Pipeline:
         if anneal is not None:
             decay = resolved.model_copy(update={"steps": steps})
             drawn = (steps - decay_start(decay)) * per_step
-            mix = min(resolved.anneal_mix, MAX_EPOCHS * len(anneal) / max(drawn, 1))
+            mix = min(resolved.anneal_mix, 0.95 * MAX_EPOCHS * len(anneal) / max(drawn, 1))
             if mix < 0.05:
                 self.log(f"[pretrain] {len(anneal):,} annealing tokens are too few for the "
                          f"decay phase's {drawn:,} tokens: no annealing mix")  # fmt: skip
