@@ -80,7 +80,7 @@ table {{ border-collapse: collapse; margin: 1rem 0; }}
 th, td {{ text-align: left; padding: .25rem 1rem .25rem 0; vertical-align: top; }}
 th {{ color: #555; font-weight: 500; }}
 .plots {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1rem; }}
-figure {{ margin: 0; }} svg, img {{ width: 100%; height: auto; }}
+figure {{ margin: 0; }} svg, img {{ max-width: 100%; height: auto; }}
 </style></head><body><h1>{title}</h1>{intro}{sections}</body></html>
 """
 
