@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .pipeline import STEPS, Pipeline, PipelineConfig
+from .config import PipelineConfig
+from .pipeline import STEPS, Pipeline
 
 
 def format_steps(state: dict) -> str:

@@ -283,3 +283,81 @@ class WebFilterConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
         return ",".join(dict.fromkeys(names))
+
+
+class PipelineConfig(BaseModel):
+    """`schoolhouse pipeline`: the whole job, from an empty folder to a graded student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path = Field(Path("out/pipeline"), description="folder for every step's output")
+    teacher: str = Field(
+        "embedded",
+        description="writes stories and textbooks: 'embedded', 'embedded-coder', a "
+        "model folder, or http(s) URL(s)",
+    )
+    grader: str | None = Field(
+        None,
+        description="scores web text and grades the student, as --teacher takes (default: "
+        "the teacher; FineWeb-Edu and TinyStories graded with a stronger model than wrote)",
+    )
+    seed: int = Field(0, description="seeds every step")
+    stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")
+    best_of: int = Field(2, ge=1, description="completions per story prompt; the best is kept")
+    textbooks: int = Field(16, ge=0, description="textbook prompts (0 skips textbooks)")
+    web: list[Path] = Field(
+        default_factory=list,
+        description="web text to grade and filter: dataset folder, Parquet, JSONL, WARC or folder "
+        "of text files (repeatable; none skips the web steps)",
+    )
+    annotate: int = Field(200, ge=0, description="web documents the teacher scores (0 skips)")
+    features: Literal["embedding", "static", "hashing"] = Field(
+        "static", description="classifier features (see `schoolhouse classifier train --help`)"
+    )
+    threshold: int = Field(3, ge=1, le=5, description="educational score a web document needs")
+    dedup: str = Field("exact,minhash", description="web dedup methods (empty: none)")
+    decontaminate: str = Field("humaneval", description="benchmarks whose 13-grams drop rows")
+    preset: str = Field("tiny", description="student preset: tiny, small")
+    steps: int | None = Field(
+        None,
+        ge=1,
+        description="student optimizer steps (default: the preset's, fewer for a small training "
+        "mix so it is read at most 4 times, at least --min-steps)",
+    )
+    min_steps: int = Field(100, ge=1, description="fewest student steps when sized to the data")
+    anneal: bool = Field(
+        True, description="mix the kept synthetic rows into the student's decay phase (MiniCPM)"
+    )
+    eval_prompts: int = Field(10, ge=0, description="GPT-Eval prompts (0: validation loss only)")
+    repo: str | None = Field(None, description="publish the training mix to this Hub repo")
+    private: bool = Field(False, description="publish as a private repo")
+    kv_cache_gib: float = Field(4, gt=0, description="vLLM CPU KV cache (GiB)")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        from .student.config import PRESETS
+
+        if value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r} (known: {', '.join(PRESETS)})")
+        return value
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_name(cls, value: str | None) -> str | None:
+        from .publish import check_repo
+
+        return None if value is None else check_repo(value)
+
+    @property
+    def grader_spec(self) -> str:
+        return self.grader or self.teacher
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        o = self.out
+        return {
+            "stories": o / "stories", "textbooks": o / "textbooks", "annotate": o / "annotations",
+            "classifier": o / "classifier", "filter": o / "web-edu", "merge": o / "train",
+            "pretrain": o / "student", "report": o / "report.html",
+        }  # fmt: skip
