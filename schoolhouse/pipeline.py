@@ -111,7 +111,7 @@ class Pipeline:
     def step(self, name: str, progress: bool = False) -> dict:
         """Run one step (or record why it is skipped); return its record."""
         record = self.state["steps"].get(name)
-        if record and record["status"] == "done" and name not in ("report", "publish"):
+        if record and record["status"] == "done" and self._still_there(name):
             self.log(f"[{name}] done before, skipped")
             return record
         skip = self._skip_reason(name)
@@ -144,6 +144,14 @@ class Pipeline:
         self.state["steps"][name] = record
         self._save()
         return record
+
+    def _still_there(self, name: str) -> bool:
+        """A finished step's output is still on disk (one deleted by hand is made again)."""
+        if name in ("report", "publish"):
+            return False  # cheap, and they describe the latest state
+        if name == "evaluate":
+            return (self.config.paths["pretrain"] / "eval.json").exists()
+        return self.config.paths[name].exists()
 
     def _skip_reason(self, name: str) -> str | None:
         c, steps = self.config, self.state["steps"]

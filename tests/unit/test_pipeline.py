@@ -2,6 +2,7 @@
 and bad settings fail before any work."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,12 @@ def test_every_step_lands_in_its_folder_and_the_report_shows_them(tmp_path):
     again = Opened()
     Pipeline(cfg, log=lambda m: None, open_teacher=again).run(progress=False)
     assert again.teachers == []
+    # an output deleted by hand is made again, and only that one
+    shutil.rmtree(paths["merge"])
+    logged = []
+    Pipeline(cfg, log=logged.append, open_teacher=again).run(progress=False)
+    assert "[merge] starting" in logged and "[pretrain] done before, skipped" in logged
+    assert len(rows(paths["merge"] / "data")) == len(mix) and again.teachers == []
 
 
 def test_one_sided_labels_skip_the_classifier_and_filter_without_it(tmp_path):
