@@ -160,18 +160,26 @@ class EmbeddingFeatures:
 
 
 class HashingFeatures:
-    """Word 1- and 2-grams (lower-cased `\\w+` words) counted into 2^bits hashed columns,
-    L2-normalized. Words are hashed once each (blake2b, remembered); a bigram's column mixes its
+    """Word 1- and 2-grams (lower-cased whitespace tokens, as fastText and DCLM's classifier
+    split text) counted into 2^bits hashed columns, L2-normalized. Words are hashed once each (blake2b, remembered); a bigram's column mixes its
     two word hashes with multiply-shift (Dietzfelbinger et al. 1997), vectorized over a whole
     batch in numpy. scikit-learn's HashingVectorizer computes the same kind of features but
     builds every bigram as a Python string, ~4x slower."""
 
     name = "hashing"
     dense = False
-    version = 2  # 1 was scikit-learn's HashingVectorizer: its columns differ
+    # 1 was scikit-learn's HashingVectorizer (other columns); 2 split words with the regex
+    # `\w+` (3x slower than str.split, whose tokens keep their punctuation, as fastText's do)
+    version = 3
 
-    def __init__(self, bits: int = 20, binary: bool = False):
-        self.bits, self.binary = bits, binary
+    def __init__(self, bits: int = 20, binary: bool = False, version: int = 3):
+        if version not in (2, 3):
+            raise ValueError(
+                "this model was trained on scikit-learn HashingVectorizer features, whose "
+                "columns differ from today's: train it again"
+            )
+        self.bits, self.binary, self.version = bits, binary, version
+        self._split = str.split if version == 3 else WORD.findall
         rng = np.random.default_rng(20)
         self._mix = rng.integers(1, 2**63, 3, dtype=np.uint64) | np.uint64(1)
         self._words: dict[str, int] = {}
@@ -196,7 +204,7 @@ class HashingFeatures:
         hashes: list[int] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
         for i, text in enumerate(texts):
-            words = WORD.findall(text.lower())
+            words = self._split(text.lower())
             lengths[i] = len(words)
             hashes += self._hash_words(words)
         h = np.array(hashes, dtype=np.uint64)
@@ -318,13 +326,12 @@ def make_features(name: str, options: dict | None = None) -> Features:
     if name == "static":
         return StaticFeatures(max_tokens=int(options.get("max_tokens", STATIC_TOKENS)))
     if name == "hashing":
-        if "name" in options and options.get("version") != HashingFeatures.version:
-            raise ValueError(
-                "this model was trained on scikit-learn HashingVectorizer features, whose "
-                "columns differ from today's: train it again"
-            )
         return HashingFeatures(
             bits=int(options.get("n_features", 1 << 20)).bit_length() - 1,
             binary=bool(options.get("binary", False)),
+            # a saved model's own version; a new one gets today's
+            version=int(options.get("version", 1))
+            if "name" in options
+            else HashingFeatures.version,
         )
     raise ValueError(f"unknown features {name!r} (use {', '.join(FEATURES)})")

@@ -123,6 +123,14 @@ def test_features_are_rebuilt_from_what_a_model_folder_saved():
     assert sorted(a[6].data * 13**0.5) == pytest.approx([1, 2, 2, 2])  # a, b, ab twice; ba once
     with pytest.raises(ValueError, match="HashingVectorizer"):
         make_features("hashing", {"name": "hashing", "ngrams": [1, 2], "n_features": 2**20})
+    # a model saved with version 2 (regex words) keeps its columns; new ones split on spaces
+    old = make_features("hashing", hashing.describe() | {"version": 2})
+    assert old.describe()["version"] == 2 and hashing.describe()["version"] == 3
+    punctuated = ["Hello, world. Hello world"]
+    assert old.transform(punctuated).nnz == 4  # hello, world; "hello world", "world hello"
+    assert (
+        hashing.transform(punctuated).nnz == 7
+    )  # 4 tokens ("hello," and "hello" differ), 3 bigrams
     with pytest.raises(ValueError, match="unknown precision"):
         make_features("embedding", {"precision": "fp8"})
 
