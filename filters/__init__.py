@@ -7,6 +7,9 @@ names the drop reason.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from .base import Filter, FilterResult, HasText, apply_filters
 from .c4 import C4Lines
 from .decontaminated import Decontaminated
@@ -23,6 +26,7 @@ __all__ = [
     "FilterResult",
     "HasText",
     "apply_filters",
+    "verifier",
     "story_filters",
     "textbook_filters",
     "exercise_filters",
@@ -64,3 +68,18 @@ def web_filters() -> list[Filter]:
     repetition first; quality first names a short page `gopher_too_few_words` rather than
     repetitive (n-gram shares mean little over a dozen words), and drops the same pages."""
     return [GopherQuality(), Repetition(), C4Lines()]
+
+
+def verifier(config) -> Callable:
+    """A generation config's checks as one callable (records -> None, setting `.reason`)."""
+    from schoolhouse.config import ExercisesConfig, StoriesConfig, TextbooksConfig
+
+    if isinstance(config, StoriesConfig):
+        checks = story_filters(config.min_words, config.max_words)
+    elif isinstance(config, TextbooksConfig):
+        checks = textbook_filters(config.min_tokens)
+    elif isinstance(config, ExercisesConfig):
+        checks = exercise_filters()
+    else:
+        raise TypeError(f"no verification filters for {type(config).__name__}")
+    return functools.partial(apply_filters, checks)

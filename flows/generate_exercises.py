@@ -8,12 +8,11 @@ A failed teacher is retried by re-running the task: generation resumes from what
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from filters import apply_filters, exercise_filters
+from filters import verifier
 from flows.generate_stories import is_teacher_error
 from schoolhouse.config import ExercisesConfig
 from schoolhouse.exercises import ExercisesKind
@@ -22,7 +21,7 @@ from schoolhouse.generation import prepare
 
 
 def kind(config: ExercisesConfig) -> ExercisesKind:
-    verify = functools.partial(apply_filters, exercise_filters())
+    verify = verifier(config)
     return ExercisesKind.load(config, verify)
 
 

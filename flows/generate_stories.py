@@ -9,12 +9,11 @@ a retry costs only the requests that were in flight.
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from filters import apply_filters, story_filters
+from filters import verifier
 from schoolhouse.config import StoriesConfig
 from schoolhouse.generation import generate_stories, prepare_stories
 from schoolhouse.teacher import TeacherError
@@ -32,7 +31,7 @@ def check(config: StoriesConfig) -> int:
 
 @task(retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=is_teacher_error)
 def generate(config: StoriesConfig) -> dict:
-    verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+    verify = verifier(config)
     return generate_stories(config, verify, progress=False).to_dict()
 
 

@@ -8,12 +8,11 @@ A failed teacher is retried by re-running the task: generation resumes from what
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from filters import apply_filters, textbook_filters
+from filters import verifier
 from flows.generate_stories import is_teacher_error
 from schoolhouse.config import TextbooksConfig
 from schoolhouse.generation import generate as generate_rows
@@ -22,7 +21,7 @@ from schoolhouse.textbooks import TextbooksKind
 
 
 def kind(config: TextbooksConfig) -> TextbooksKind:
-    verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
+    verify = verifier(config)
     return TextbooksKind.load(config, verify)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig
+from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, format_steps
 from schoolhouse.teacher import TeacherError
 
 
@@ -88,11 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         repo=args.repo,
         options={"best_of": args.best_of, "eval_prompts": args.eval_prompts},
     )  # fmt: skip
-    for name in STEPS:
-        record = state["steps"].get(name, {})
-        status = record.get("status", "not run")
-        note = f"{record['wall_s']:,.0f} s" if status == "done" else record.get("reason", "")
-        print(f"  {name:<11} {status:<8} {note}")
+    print(format_steps(state))
     report = state["steps"].get("report", {}).get("result", {}).get("path")
     if report:
         print(f"report: {report}")

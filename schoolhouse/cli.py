@@ -12,7 +12,6 @@ schoolhouse pipeline --web web/ --out out/pipeline
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
 import sys
@@ -80,12 +79,12 @@ def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
     Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
     with its reason). Rerunning the same command resumes an interrupted run.
     """
-    from filters import apply_filters, story_filters
+    from filters import verifier
 
     from .stories import StoriesKind
 
     config = build_config(StoriesConfig, values, STORY_SHORT)
-    verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+    verify = verifier(config)
     _generate(config, lambda: StoriesKind.load(config, verify), progress, json_summary)
 
 
@@ -98,12 +97,12 @@ def generate_textbooks_cmd(progress: bool, json_summary: bool, **values) -> None
     Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
     HumanEval are rejected with their reason. Rerunning the same command resumes.
     """
-    from filters import apply_filters, textbook_filters
+    from filters import verifier
 
     from .textbooks import TextbooksKind
 
     config = build_config(TextbooksConfig, values, STORY_SHORT)
-    verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
+    verify = verifier(config)
     _generate(config, lambda: TextbooksKind.load(config, verify), progress, json_summary)
 
 
@@ -116,12 +115,12 @@ def generate_exercises_cmd(progress: bool, json_summary: bool, **values) -> None
     Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out and
     HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
     """
-    from filters import apply_filters, exercise_filters
+    from filters import verifier
 
     from .exercises import ExercisesKind
 
     config = build_config(ExercisesConfig, values, STORY_SHORT)
-    verify = functools.partial(apply_filters, exercise_filters())
+    verify = verifier(config)
     _generate(config, lambda: ExercisesKind.load(config, verify), progress, json_summary)
 
 

@@ -7,20 +7,7 @@ import click
 
 from .cli_options import USER_ERRORS, build_config, config_options, fail
 from .config import PipelineConfig
-from .pipeline import STEPS, Pipeline
-
-
-def format_steps(state: dict) -> str:
-    lines = []
-    for name in STEPS:
-        record = state["steps"].get(name)
-        if record is None:
-            continue
-        if record["status"] == "done":
-            lines.append(f"  {name:<11} done     {record['wall_s']:>7,.0f} s")
-        else:
-            lines.append(f"  {name:<11} skipped  {record.get('reason', '')}")
-    return "\n".join(lines)
+from .pipeline import Pipeline, format_steps
 
 
 @click.command("pipeline")

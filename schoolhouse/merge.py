@@ -19,7 +19,7 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
     from; shuffled by seed. Written through a hidden sibling and renamed into place."""
     import random
 
-    from .classifier.train import in_place
+    from .folder import in_place
 
     rows, parts = [], {}
     for name, folder in sources.items():

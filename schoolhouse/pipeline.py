@@ -14,7 +14,6 @@ before the student trains and opened again to grade it.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable
@@ -172,44 +171,48 @@ class Pipeline:
     # -- the steps: each calls what its command calls ------------------------------------------
 
     def _stories(self, progress: bool) -> dict:
-        from filters import apply_filters, story_filters
+        from filters import verifier
 
         from .config import StoriesConfig
-        from .generation import generate
         from .stories import StoriesKind
 
         c = self.config
         config = StoriesConfig(n=c.stories, out=self.config.paths["stories"], seed=c.seed,
                                teacher=c.teacher, best_of=c.best_of)  # fmt: skip
-        verify = functools.partial(apply_filters, story_filters(config.min_words, config.max_words))
+        verify = verifier(config)
         kind = StoriesKind.load(config, verify)
-        teacher = self.teachers.get(c.teacher) if _pending(config, kind) else None
-        return generate(config, kind, teacher, progress).to_dict()
+        return self._generate(config, kind, progress)
 
     def _textbooks(self, progress: bool) -> dict:
-        from filters import apply_filters, textbook_filters
+        from filters import verifier
 
         from .config import TextbooksConfig
-        from .generation import generate
         from .textbooks import TextbooksKind
 
         c = self.config
         config = TextbooksConfig(n=c.textbooks, out=c.paths["textbooks"], seed=c.seed,
                                  teacher=c.teacher)  # fmt: skip
-        verify = functools.partial(apply_filters, textbook_filters(config.min_tokens))
+        verify = verifier(config)
         kind = TextbooksKind.load(config, verify)
-        teacher = self.teachers.get(c.teacher) if _pending(config, kind) else None
-        return generate(config, kind, teacher, progress).to_dict()
+        return self._generate(config, kind, progress)
+
+    def _generate(self, config, kind, progress: bool) -> dict:
+        from .generation import prepare, run
+
+        job = prepare(config, kind)
+        teacher = self.teachers.get(config.teacher) if job.pending else None
+        return run(job, teacher, progress).to_dict()
 
     def _annotate(self, progress: bool) -> dict:
-        from .annotation import annotate, prepare_annotation
+        from .annotation import prepare_annotation, run_annotation
         from .config import AnnotateConfig
 
         c = self.config
         config = AnnotateConfig(inputs=c.web, out=c.paths["annotate"], n=c.annotate, seed=c.seed,
                                 teacher=c.grader_spec)  # fmt: skip
-        teacher = self.teachers.get(c.grader_spec) if prepare_annotation(config).pending else None
-        return annotate(config, teacher, progress).to_dict()
+        job = prepare_annotation(config)  # reads the input once to sample it
+        teacher = self.teachers.get(c.grader_spec) if job.pending else None
+        return run_annotation(job, teacher, progress).to_dict()
 
     def _classifier(self, progress: bool) -> dict | str:
         from .classifier.labels import LabelError
@@ -346,25 +349,31 @@ class Pipeline:
         return {"url": url}
 
 
-def _pending(config, kind) -> bool:
-    from .generation import prepare
-
-    return bool(prepare(config, kind).pending)
-
-
 def _rows(folder: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(Path(folder).glob("*.parquet")))
+
+
+def step_notes(state: dict) -> list[tuple[str, str, str]]:
+    """(step, status, time or reason) for each step the run has reached, in order."""
+    notes = []
+    for name in STEPS:
+        record = state["steps"].get(name)
+        if record is not None:
+            done = record["status"] == "done"
+            note = f"{record['wall_s']:,.0f} s" if done else record.get("reason", "")
+            notes.append((name, record["status"], note))
+    return notes
+
+
+def format_steps(state: dict) -> str:
+    return "\n".join(f"  {n:<11} {status:<8} {note}" for n, status, note in step_notes(state))
 
 
 def steps_table(state: dict) -> str:
     import html
 
-    rows = []
-    for name in STEPS:
-        record = state["steps"].get(name)
-        if record is None:
-            continue
-        note = (f"{record['wall_s']:,.0f} s" if record["status"] == "done"
-                else html.escape(record.get("reason", "")))  # fmt: skip
-        rows.append(f"<tr><th>{name}</th><td>{record['status']}</td><td>{note}</td></tr>")
-    return f"<h2>Steps</h2><table>{''.join(rows)}</table>"
+    rows = "".join(
+        f"<tr><th>{n}</th><td>{status}</td><td>{html.escape(note)}</td></tr>"
+        for n, status, note in step_notes(state)
+    )
+    return f"<h2>Steps</h2><table>{rows}</table>"

@@ -12,8 +12,6 @@ all.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainClassifierConfig
+from ..folder import in_place
 from .features import make_features
 from .labels import Labeled, LabelError, read_labeled
 from .metrics import format_metrics, markdown_metrics, plot_pr_curve, score_metrics, to_class
@@ -44,20 +43,6 @@ def split(labeled: Labeled, test_size: float, threshold: int, seed: int):
         except ValueError:  # a held-out share too small for every stratum
             continue
     raise LabelError(f"cannot hold out {test_size:.0%} of {len(labeled)} documents")
-
-
-def in_place(out: Path, write: Callable[[Path], None], replace: bool = False) -> None:
-    """Write a folder through a hidden sibling and rename it into place."""
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        write(tmp)
-        if replace and out.exists():
-            shutil.rmtree(out)
-        os.rename(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] = print) -> dict:

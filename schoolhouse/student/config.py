@@ -30,6 +30,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def check_preset(name: str) -> str:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return name
+
+
 class PretrainConfig(BaseModel):
     """`schoolhouse pretrain`: a small Llama-style student from scratch on dataset folders."""
 
@@ -79,9 +85,7 @@ class PretrainConfig(BaseModel):
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, v: str) -> str:
-        if v not in PRESETS:
-            raise ValueError(f"unknown preset {v!r}; choose one of {', '.join(PRESETS)}")
-        return v
+        return check_preset(v)
 
     @field_validator("dtype")
     @classmethod
