@@ -43,6 +43,15 @@ def read(folder: Path, which: str, columns: list[str]) -> list[dict]:
     return pa.concat_tables(tables, promote_options="permissive").to_pylist()
 
 
+def kept_and_rejected(folder: Path, columns: list[str], extra: list[str]) -> tuple[list, list]:
+    return read(folder, "data", columns), read(folder, "rejected", [*columns, *extra])
+
+
+def lengths(kept: list[dict], rejected: list[dict], title: str, unit: str, units: str) -> str:
+    return plots.lengths([r["text"] for r in kept], [r["text"] for r in rejected], title, unit,
+                         units)  # fmt: skip
+
+
 def _teacher_stats(folder: Path, kept: int, unit: str) -> list[tuple[str, str]]:
     totals = run_totals(folder / STATE)
     tokens, prompt = totals.get("completion_tokens", 0), totals.get("prompt_tokens", 0)
@@ -84,8 +93,7 @@ def coverage_plot(asked: dict[str, set], kept: dict[str, set], sizes: dict[str, 
 
 def stories(folder: Path) -> Section:
     columns = ["text", "words"]
-    kept = read(folder, "data", columns)
-    rejected = read(folder, "rejected", [*columns, "reason"])
+    kept, rejected = kept_and_rejected(folder, columns, ["reason"])
     total = len(kept) + len(rejected)
     reasons = Counter(r["reason"] for r in rejected)
     asked: dict[str, set] = {}
@@ -104,18 +112,18 @@ def stories(folder: Path) -> Section:
             plots.ordered_drops(reasons, STORY_FILTER_ORDER),
             "Verification funnel",
             "prompts",
-        ),  # fmt: skip
-        plots.lengths(
-            [r["text"] for r in kept],
-            [r["text"] for r in rejected],
+        ),
+        lengths(
+            kept,
+            rejected,
             "Story length",
             "story",
             "stories",
-        ),  # fmt: skip
+        ),
         coverage_plot(asked, used, _vocabulary_sizes(folder)),
         plots.shares(
             openings, "How stories open (first three words)", "% of all stories (kept and rejected)"
-        ),  # fmt: skip
+        ),
     ]
     return _counts(total, len(kept)) + _teacher_stats(folder, len(kept), "story"), figures
 
@@ -124,8 +132,7 @@ def lessons(folder: Path, kind: str) -> Section:
     """Textbook sections or exercises: funnel, lengths, and what was kept by topic/audience."""
     unit = "lesson" if kind == "textbooks" else "exercise"
     columns = ["text", "topic", "subject", "audience", "style"]
-    kept = read(folder, "data", columns)
-    rejected = read(folder, "rejected", [*columns, "reason"])
+    kept, rejected = kept_and_rejected(folder, columns, ["reason"])
     total = len(kept) + len(rejected)
     reasons = Counter(r["reason"] for r in rejected)
     figures = [
@@ -135,14 +142,14 @@ def lessons(folder: Path, kind: str) -> Section:
             sorted(reasons.items(), key=lambda kv: -kv[1]),
             "Verification funnel",
             "prompts",
-        ),  # fmt: skip
-        plots.lengths(
-            [r["text"] for r in kept],
-            [r["text"] for r in rejected],
+        ),
+        lengths(
+            kept,
+            rejected,
             f"{unit.capitalize()} length",
             unit,
             unit + "s",
-        ),  # fmt: skip
+        ),
     ]
     for column, title in (("audience", "Audience"), ("style", "Style"), ("subject", "Subject")):
         asked = Counter(r[column] for r in kept + rejected if r[column])
@@ -168,7 +175,7 @@ def annotations(folder: Path) -> Section:
             "unusable answers",
             ", ".join(f"{r} {c}" for r, c in Counter(x["reason"] for x in rejected).most_common())
             or "none",
-        ),  # fmt: skip
+        ),
     ] + _teacher_stats(folder, len(scored), "score")
     figures = [plots.scores(histogram, "Teacher scores (FineWeb-Edu rubric)", threshold=3)]
     if len(set(histogram)) < 2 and scored:
@@ -179,12 +186,10 @@ def annotations(folder: Path) -> Section:
 
 def filtered(folder: Path) -> Section:
     columns = ["text", "edu_int_score"]
-    kept = read(folder, "data", columns)
-    rejected = read(folder, "rejected", [*columns, "step", "reason"])
+    kept, rejected = kept_and_rejected(folder, columns, ["step", "reason"])
     total = len(kept) + len(rejected)
     drops = Counter((r["step"], r["reason"]) for r in rejected)
-    ordered = sorted(drops.items(), key=lambda kv: (WEB_STEP_ORDER.index(kv[0][0])
-                                                     if kv[0][0] in WEB_STEP_ORDER else 9, -kv[1]))  # fmt: skip
+    ordered = sorted(drops.items(), key=lambda kv: (WEB_STEP_ORDER.index(kv[0][0]), -kv[1]))
     config = json.loads((folder / "config.json").read_text())
     figures = [
         plots.funnel(
@@ -193,14 +198,14 @@ def filtered(folder: Path) -> Section:
             [(f"{s}: {r}", c) for (s, r), c in ordered],
             "Filtering funnel",
             "documents",
-        ),  # fmt: skip
-        plots.lengths(
-            [r["text"] for r in kept],
-            [r["text"] for r in rejected],
+        ),
+        lengths(
+            kept,
+            rejected,
             "Document length",
             "document",
             "documents",
-        ),  # fmt: skip
+        ),
     ]
     scores = Counter(r["edu_int_score"] for r in kept + rejected if r["edu_int_score"] is not None)
     if scores:
@@ -208,14 +213,9 @@ def filtered(folder: Path) -> Section:
     stats = [
         ("documents", f"{total:,}"),
         ("kept", f"{len(kept):,} ({100 * len(kept) / total:.1f} %)" if total else "0"),
-        ("steps", ", ".join(s for s in WEB_STEP_ORDER if _step_on(config, s)) or "none"),
+        ("steps", ", ".join(s for s in WEB_STEP_ORDER if config.get(s)) or "none"),  # flags by step
     ]
     return stats, figures
-
-
-def _step_on(config: dict, step: str) -> bool:
-    return bool({"heuristics": config.get("heuristics"), "classifier": config.get("classifier"),
-                 "dedup": config.get("dedup"), "decontaminate": config.get("decontaminate")}[step])  # fmt: skip
 
 
 def merged(folder: Path) -> Section:
