@@ -16,6 +16,7 @@ from .decontaminated import Decontaminated
 from .english import EnglishProse
 from .gopher_quality import GopherQuality
 from .length import Length
+from .meta_text import MetaText
 from .min_tokens import MinTokens
 from .repetition import Repetition
 from .required_words import RequiredWords
@@ -36,6 +37,7 @@ __all__ = [
     "EnglishProse",
     "GopherQuality",
     "Length",
+    "MetaText",
     "MinTokens",
     "Repetition",
     "RequiredWords",
@@ -49,6 +51,7 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         Length(min_words=min_words, max_words=max_words),
         EnglishProse(),
         Repetition(),
+        MetaText(),
         RequiredWords(),
     ]
 

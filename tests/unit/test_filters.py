@@ -3,6 +3,7 @@ import pytest
 from filters import (
     EnglishProse,
     Length,
+    MetaText,
     Repetition,
     RequiredWords,
     Truncated,
@@ -110,3 +111,58 @@ def test_not_english_prose(text):
 def test_first_failing_filter_names_the_reason():
     truncated_and_short = story("A ball.", finish_reason="length")
     assert apply_filters(story_filters(), truncated_and_short) == "truncated"
+
+
+# The second paragraph SmolLM2-135M wrote for the words "view", "suffer" and "long".
+EXPLAINED = (
+    "Once upon a time, there was a little girl named Lily. She liked to look at the long view "
+    "from her window. One day her dog hurt its paw and she did not want it to suffer.\n\n"
+    'In this story, the first sentence uses the verb "suffer" which is very simple. The second '
+    'sentence uses the noun "view" and the adjective "long".'
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        EXPLAINED,
+        "Here is a short story using the words ball, jump and red:\n\n" + GOOD,
+        "Sure! Here's a story:\n\n" + GOOD,
+        "Title: The Red Ball\n\n" + GOOD,
+        GOOD + "\n\n(Note: this story uses simple words that a 3-4 year old can understand.)",
+        GOOD + "\n\nThe end. I hope you enjoyed this little story!",
+        GOOD + "\n\nThe End.\n\nThis story shows friendship and uses all three words.",
+        GOOD + "\n\nWord count: 150",
+        GOOD + ' This story uses the noun "ball".',
+        "Mia loved to jump. " + GOOD + '\n\nRemember to only use simple words, like "jump".',
+        GOOD + "\n\nI followed the prompt and used very simple vocabulary words.",
+        "I will write a story about a red ball.\n\n" + GOOD,
+    ],
+)
+def test_meta_text_talks_about_the_task_instead_of_telling_a_story(text):
+    assert MetaText()(story(text)) == (False, "meta_text")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD,
+        GOOD + "\n\nThe End.",
+        GOOD + " The end!",
+        '"Here is a story," said Mom, and she opened the big red book. ' + GOOD,
+        GOOD.replace("Tom laughed", '"Let me tell you a story," said Tom. He laughed'),
+        GOOD + '\n\nGrandma smiled. "I hope you enjoyed the cake," she said.',
+        GOOD + "\n\nThe moral of the story is that good friends help each other.",
+        "Lily was a three-year-old girl who loved her red ball. " + GOOD,
+        "Okay was the name of a very small cat. " + GOOD,
+        GOOD.replace("Mia smiled", "Mia wrote a note for her mom. Mia smiled"),
+    ],
+)
+def test_meta_text_keeps_stories_that_only_look_like_it(text):
+    assert MetaText()(story(text)) is True
+
+
+def test_meta_text_is_named_before_missing_words():
+    # it talks about the prompt and never uses "jump": the first reason is the meta text
+    talk = GOOD.replace("jump", "play") + ' This story uses the verb "jump".'
+    assert apply_filters(story_filters(), story(talk)) == "meta_text"
