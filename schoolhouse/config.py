@@ -70,7 +70,8 @@ class GenerateConfig(BaseModel):
         fields = {k: getattr(self, k) for k in self.JOB_FIELDS}
         if self.refine:  # only when on: folders written before --refine existed still resume
             fields["refine"] = True
-        return fields
+        steering = getattr(self, "steering_fields", None)
+        return fields | (steering() if steering else {})
 
     def sampling(self, seed: int | None = None) -> Sampling:
         return Sampling(
@@ -83,7 +84,52 @@ class GenerateConfig(BaseModel):
         )
 
 
-class StoriesConfig(GenerateConfig):
+class SteeringOptions(BaseModel):
+    """Lexically steered decoding (`teacher/steering.py`), for the kinds whose prompts name words."""
+
+    steer: bool = Field(
+        True,
+        description="steered decoding: push the required words into the text, never stop while "
+        "one is missing, block loops and stock openings (--no-steer: plain sampling, then filter)",
+    )
+    steer_bias: float = Field(
+        5.0, ge=0, le=30, description="largest logit bias on a missing word's first token"
+    )
+    steer_by: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="share of --max-tokens by which every required word should be written (the "
+        "bias ramps up as the text falls behind)",
+    )
+    no_repeat_ngram: int = Field(
+        4, ge=0, le=32, description="block a repeated token n-gram of this size (0: off)"
+    )
+    dry: float = Field(0.0, ge=0, le=10, description="DRY repetition penalty multiplier (0: off)")
+
+    STEERING_FIELDS: ClassVar[tuple[str, ...]] = (
+        "steer_bias",
+        "steer_by",
+        "no_repeat_ngram",
+        "dry",
+    )
+
+    @field_validator("no_repeat_ngram")
+    @classmethod
+    def _ngram_size(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("1 would block every repeated token; use 0 (off) or 2 or more")
+        return value
+
+    def steering_fields(self) -> dict:
+        """Job fields when steering is on (folders made before it existed resume under
+        --no-steer)."""
+        if not self.steer:
+            return {}
+        return {"steer": True} | {k: getattr(self, k) for k in self.STEERING_FIELDS}
+
+
+class StoriesConfig(SteeringOptions, GenerateConfig):
     """`schoolhouse generate stories`: TinyStories-style stories under vocabulary constraints."""
 
     features: Path | None = Field(
@@ -115,7 +161,7 @@ class StoriesConfig(GenerateConfig):
     )
 
 
-class TextbooksConfig(GenerateConfig):
+class TextbooksConfig(SteeringOptions, GenerateConfig):
     """`schoolhouse generate textbooks`: phi-1.5 / Cosmopedia lessons, topic x audience x style."""
 
     template: str = Field("textbook", description="prompt template name in prompts/")

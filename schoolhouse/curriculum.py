@@ -108,6 +108,23 @@ def load_features(path: Path | None = None, key: str = "features") -> tuple[Feat
     return tuple(features)
 
 
+def load_phrases(path: Path | None, keys: tuple[str, ...], name: str = "openings"):
+    """Optional lists of plain phrases under `keys` in a features-style JSON file, one tuple
+    per key (empty when absent)."""
+    path = Path(path) if path else prompts_dir() / f"{name}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return tuple(() for _ in keys)  # load_features names the file's problem
+    out = []
+    for key in keys:
+        items = raw.get(key, []) if isinstance(raw, dict) else []
+        if not isinstance(items, list) or not all(isinstance(p, str) and p.strip() for p in items):
+            raise CurriculumError(f"{path}: '{key}' must be a list of phrases")
+        out.append(tuple(p.strip() for p in items))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Template:
     name: str

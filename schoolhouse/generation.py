@@ -66,12 +66,15 @@ class Summary:
     rejected: Counter = field(default_factory=Counter)
     skipped: int = 0  # already written by an earlier run
     written: int = 0  # rows written by this run
+    kept_now: int = 0  # rows kept by this run (`kept` becomes the folder's total at the end)
     prompt_tokens: int = 0  # every request of this run: drafts and critiques included
     completion_tokens: int = 0
     adherent: int = 0  # final completions (before filtering) that met the prompt's constraint
     completions: int = 0
     adherence_label: str = "all_words"
     wall_s: float = 0.0
+    steer: bool | None = None  # None: the kind names no words to steer toward
+    word_sources: Counter = field(default_factory=Counter)  # free / steered / forced / missing
 
     @property
     def tok_s(self) -> float:
@@ -93,7 +96,21 @@ class Summary:
             else None,
             "wall_s": round(self.wall_s, 2),
             "output_tok_s": round(self.tok_s, 1),
+            "kept_per_minute": round(60 * self.kept_now / self.wall_s, 2) if self.wall_s else None,
+            "tokens_per_kept": round(self.completion_tokens / self.kept_now)
+            if self.kept_now
+            else None,
+        } | self._steering()
+
+    def _steering(self) -> dict:
+        if self.steer is None:
+            return {}
+        total = sum(self.word_sources.values())
+        shares = {
+            f"words_{k}": round(self.word_sources[k] / total, 4) if total else None
+            for k in ("free", "steered", "forced", "missing")
         }
+        return {"steering": "on" if self.steer else "off"} | shares
 
 
 @dataclass
@@ -147,6 +164,8 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     done_before = config.n - len(pending)
     summary = Summary(str(config.out), config.n, job.teacher_spec.name, skipped=done_before)
     summary.adherence_label = kind.adherence
+    if hasattr(kind, "steering") and hasattr(config, "steer"):
+        summary.steer = config.steer
     if pending and teacher is None:
         raise ValueError("prompts are pending but no teacher was given")
     prompts = {i: kind.sampler.sample(i) for i in pending}
@@ -164,6 +183,7 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
             summary.written += 1
             if row.reason is None:
                 summary.kept += 1
+                summary.kept_now += 1
             else:
                 summary.rejected[row.reason] += 1
             if bar:
@@ -201,7 +221,7 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
 
 def _completions(job: Job, teacher: Teacher, prompts: dict, summary: Summary) -> Iterator:
     """(final completion, refinement steps or None) for every candidate of every prompt."""
-    requests = list(_requests(job.config, prompts))
+    requests = list(_requests(job.config, job.kind, prompts))
     if not job.config.refine:
         return ((c, None) for c in teacher.generate(requests))
     from .refine import refine
@@ -209,12 +229,14 @@ def _completions(job: Job, teacher: Teacher, prompts: dict, summary: Summary) ->
     return refine(teacher, job, prompts, requests, summary)
 
 
-def _requests(config: GenerateConfig, prompts: dict) -> Iterator[Request]:
+def _requests(config: GenerateConfig, kind: Kind, prompts: dict) -> Iterator[Request]:
+    steered = getattr(config, "steer", False) and hasattr(kind, "steering")
     for index, prompt in list(prompts.items()):
         messages = ({"role": "user", "content": prompt.text},)
+        steering = kind.steering(prompt).encode() if steered else None
         for k in range(config.best_of):
             sampling = config.sampling(request_seed(config.seed, index, k))
-            yield Request(f"{index}:{k}", messages, sampling)
+            yield Request(f"{index}:{k}", messages, sampling, steering=steering)
 
 
 def _build(job: Job, prompt, completion: Completion, steps) -> Any:
@@ -247,6 +269,7 @@ def _choose(job: Job, records: list, summary: Summary) -> Any:
     for record in records:
         summary.completions += 1
         summary.adherent += job.kind.adherent(record)
+        summary.word_sources.update(w["source"] for w in getattr(record, "word_sources", ()))
         repetition = duplicate_ngram_fraction(words(record.text), 5)
         key = (record.reason is None, *job.kind.rank(record), -repetition, -record.candidate)
         ranked.append((key, record))
@@ -303,6 +326,13 @@ def generate(
             "seed": config.seed,
         } | (teacher_options or {})
         teacher = job.teacher_spec.open(**options)
+        check = getattr(teacher, "check_steering", None)
+        if check and getattr(config, "steer", False) and hasattr(kind, "steering"):
+            try:
+                check()  # a server without the processor: one line, before any work
+            except BaseException:
+                teacher.close()
+                raise
     try:
         return run(job, teacher, progress)
     finally:

@@ -36,6 +36,9 @@ class Story:
     candidate: int = 0  # which of them this row is
     words_used: list[str] = field(default_factory=list)
     opening: str | None = None  # how the prompt asked the story to open, if it did
+    steering: dict[str, Any] | None = None  # records.STEERING_TYPE
+    # per word: {"word", "source": free | steered | forced | missing, "position": 0..1}
+    word_sources: list[dict[str, Any]] = field(default_factory=list)
     draft: str | None = None  # --refine: the first answer, its critique, and their tokens
     critique: str | None = None
     refine_tokens: int = 0
@@ -55,6 +58,22 @@ SAMPLING_TYPE = pa.struct(
         ("seed", pa.int64()),
     ]
 )
+
+# Lexical steering: on or off and its parameters; per required word, how it came and where
+STEERING_TYPE = pa.struct(
+    [
+        ("mode", pa.string()),
+        ("bias", pa.float64()),
+        ("target_tokens", pa.int64()),
+        ("no_repeat_ngram", pa.int64()),
+        ("dry", pa.float64()),
+        ("avoid_start", pa.list_(pa.string())),
+    ]
+)
+WORD_SOURCES_TYPE = pa.list_(
+    pa.struct([("word", pa.string()), ("source", pa.string()), ("position", pa.float64())])
+)
+STEERING_FIELDS = [("steering", STEERING_TYPE), ("word_sources", WORD_SOURCES_TYPE)]
 
 # --refine: the draft, the teacher's critique of it, and the tokens both cost (prompt + completion)
 REFINE_FIELDS = [("draft", pa.string()), ("critique", pa.string()), ("refine_tokens", pa.int64())]
@@ -82,6 +101,7 @@ STORY_SCHEMA = pa.schema(
         ("candidates", pa.int64()),
         ("candidate", pa.int64()),
         ("words_used", pa.list_(pa.string())),
+        *STEERING_FIELDS,
         *REFINE_FIELDS,
     ]
 )
@@ -112,6 +132,8 @@ class Textbook:
     candidates: int = 1
     candidate: int = 0
     words_used: list[str] = field(default_factory=list)
+    steering: dict[str, Any] | None = None
+    word_sources: list[dict[str, Any]] = field(default_factory=list)
     draft: str | None = None
     critique: str | None = None
     refine_tokens: int = 0
@@ -183,6 +205,7 @@ TEXTBOOK_SCHEMA = pa.schema(
         ("words", pa.list_(pa.string())),
         *PROVENANCE_FIELDS,
         ("words_used", pa.list_(pa.string())),
+        *STEERING_FIELDS,
         *REFINE_FIELDS,
     ]
 )

@@ -70,6 +70,7 @@ def refine(
             ),
             sampling(r, "revise", config.max_tokens),
             r.json_schema,
+            steering=r.steering,  # the kept text is the revision: it keeps the prompt's words
         )
         for r in requests
     ]

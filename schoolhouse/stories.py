@@ -7,8 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from .config import StoriesConfig
-from .curriculum import StorySampler, load_features, load_template, load_vocabulary
+from .curriculum import (
+    StorySampler,
+    load_features,
+    load_phrases,
+    load_template,
+    load_vocabulary,
+)
 from .records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story
+from .teacher.steering import SteeringArgs, request_args, row_steering, word_sources
 from .text import words_used
 
 
@@ -22,6 +29,9 @@ class StoriesKind:
     schema: Any = STORY_SCHEMA
     rejected_schema: Any = REJECTED_STORY_SCHEMA
     batch: int = 1
+    config: StoriesConfig | None = None
+    avoid: tuple[str, ...] = ()  # stock openings, kept out when a prompt asks for another
+    never_start: tuple[str, ...] = ()  # a chat model's preambles ("Sure", "Title"), never first
 
     @classmethod
     def load(cls, config: StoriesConfig, verify) -> StoriesKind:
@@ -32,7 +42,14 @@ class StoriesKind:
         sampler = StorySampler(
             vocabulary, features, template, config.seed, config.max_features, openings
         )
-        return cls(sampler, verify)
+        avoid, never = load_phrases(config.openings, ("avoid", "never_start"))
+        return cls(sampler, verify, config=config, avoid=avoid, never_start=never)
+
+    def steering(self, prompt) -> SteeringArgs | None:
+        if self.config is None:  # a kind built by hand, without a job config
+            return None
+        avoid = (*self.never_start, *(self.avoid if prompt.opening else ()))
+        return request_args(self.config, [(w, pos) for pos, w in prompt.words.items()], avoid)
 
     def job_info(self) -> dict:
         return {
@@ -42,7 +59,10 @@ class StoriesKind:
         }
 
     def build(self, prompt, completion, base: dict) -> Story:
+        args = self.steering(prompt)
         return Story(
+            steering=row_steering(self.config, args) if args else None,
+            word_sources=word_sources(args, completion, self.config.max_tokens) if args else [],
             **base,
             words=dict(prompt.words),
             features=[f.name for f in prompt.features],

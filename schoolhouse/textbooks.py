@@ -16,6 +16,7 @@ from .curriculum import (
     topics_sha,
 )
 from .records import REJECTED_TEXTBOOK_SCHEMA, TEXTBOOK_SCHEMA, Textbook
+from .teacher.steering import SteeringArgs, request_args, row_steering, word_sources
 from .text import words_used
 
 
@@ -29,6 +30,7 @@ class TextbooksKind:
     schema: Any = TEXTBOOK_SCHEMA
     rejected_schema: Any = REJECTED_TEXTBOOK_SCHEMA
     batch: int = 1
+    config: TextbooksConfig | None = None
 
     @classmethod
     def load(cls, config: TextbooksConfig, verify) -> TextbooksKind:
@@ -40,7 +42,12 @@ class TextbooksKind:
         sampler = TextbookSampler(
             topics, audiences, styles, vocabulary, template, config.seed, config.n_words
         )
-        return cls(sampler, verify)
+        return cls(sampler, verify, config=config)
+
+    def steering(self, prompt) -> SteeringArgs | None:
+        if self.config is None:  # a kind built by hand, without a job config
+            return None
+        return request_args(self.config, [(w, None) for w in prompt.words])
 
     def job_info(self) -> dict:
         s = self.sampler
@@ -54,7 +61,10 @@ class TextbooksKind:
         }
 
     def build(self, prompt, completion, base: dict) -> Textbook:
+        args = self.steering(prompt)
         return Textbook(
+            steering=row_steering(self.config, args) if args else None,
+            word_sources=word_sources(args, completion, self.config.max_tokens) if args else [],
             **base,
             topic=prompt.topic.name,
             subject=prompt.topic.subject,

@@ -21,6 +21,7 @@ STORY_FILTER_ORDER = [
     "too_long",
     "not_english_prose",
     "degenerate_repetition",
+    "meta_text",
     "missing_required_word",
 ]
 WEB_STEP_ORDER = ["heuristics", "classifier", "dedup", "decontaminate"]

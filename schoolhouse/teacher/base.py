@@ -36,6 +36,9 @@ class Request:
     # A JSON schema the completion must follow, enforced by the engine's guided decoding (not
     # by asking nicely), so text inside the prompt cannot change the shape of the answer.
     json_schema: dict | None = field(default=None, hash=False, compare=False)
+    # Lexical steering's per-request arguments (`steering.SteeringArgs.encode()`): flat strings
+    # and numbers, as vLLM's `extra_args` / `vllm_xargs` take them. None: plain sampling.
+    steering: dict | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str  # "stop" or "length"
+    # the completion's tokens as decoded pieces, in order, where the backend reports them: the
+    # steering schedule is replayed over them to tell how each required word came
+    pieces: tuple[str, ...] | None = None
 
 
 class Teacher(Protocol):

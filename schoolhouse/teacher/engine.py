@@ -58,7 +58,14 @@ class EngineTeacher:
         self.name = name or Path(self.model).name
         self.window = window
         if llm is None:
+            from .steering_vllm import STEERING_ENV, LexicalSteering
+
+            # steering is a V1-runner logits processor (steering_vllm.py); idle when no
+            # request asks for it
+            for key, value in STEERING_ENV.items():
+                os.environ.setdefault(key, value)
             kwargs = {"enforce_eager": True, "dtype": "bfloat16", "seed": seed}
+            kwargs["logits_processors"] = [LexicalSteering]
             if is_cpu_build():
                 configure_cpu_engine(kv_cache_gib)
                 kwargs |= CPU_ENGINE_ARGS
@@ -71,18 +78,29 @@ class EngineTeacher:
             except Exception as e:  # vLLM raises many types; the user needs the model and cause
                 raise TeacherError(f"vLLM could not start on {self.model}: {e}") from e
         self.llm = llm
+        self._decoder = None
 
     def _params(self, request: Request):
         from vllm import SamplingParams
 
         s = request.sampling
+        extra = {"extra_args": dict(request.steering)} if request.steering else {}
         if request.json_schema is None:
-            return SamplingParams(**s.to_dict())
+            return SamplingParams(**s.to_dict(), **extra)
         from vllm.sampling_params import StructuredOutputsParams
 
         # compact JSON: with free whitespace a small model can pad an answer out to max_tokens
         guided = StructuredOutputsParams(json=request.json_schema, disable_any_whitespace=True)
-        return SamplingParams(**s.to_dict(), structured_outputs=guided)
+        return SamplingParams(**s.to_dict(), structured_outputs=guided, **extra)
+
+    def _pieces(self, request: Request, token_ids) -> tuple[str, ...] | None:
+        if not request.steering:
+            return None
+        if self._decoder is None:
+            from .steering import Pieces
+
+            self._decoder = Pieces(self.llm.get_tokenizer())
+        return tuple(self._decoder.piece(t) for t in token_ids)
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         engine = self.llm.llm_engine
@@ -121,6 +139,7 @@ class EngineTeacher:
                         len(out.prompt_token_ids or ()),
                         len(best.token_ids),
                         best.finish_reason or "stop",
+                        self._pieces(request, best.token_ids),
                     )
                 if len(pending) < self.window // 2:
                     top_up()

@@ -16,7 +16,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import httpx
 
-from .base import Completion, Request, TeacherError
+from .base import Completion, Request, Sampling, TeacherError
+
+# where vLLM's server finds the steering processor (steering_vllm.py; not imported here: the
+# worker image drives servers without torch or vLLM)
+STEERING_PROCESSOR = "schoolhouse.teacher.steering_vllm:LexicalSteering"
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
@@ -72,6 +76,9 @@ class HTTPTeacher:
             "repetition_penalty": s.repetition_penalty,
             "frequency_penalty": s.frequency_penalty,
         }  # a vLLM extension of the API
+        if request.steering:  # the server's steering processor reads them (steering_vllm.py)
+            body["vllm_xargs"] = dict(request.steering)
+            body["logprobs"] = True  # the sampled tokens' pieces, to replay the schedule
         if request.json_schema is not None:  # guided decoding; vLLM ignores the legacy guided_json
             body["response_format"] = {
                 "type": "json_schema",
@@ -91,12 +98,14 @@ class HTTPTeacher:
                 response.raise_for_status()
                 data = response.json()
                 choice, usage = data["choices"][0], data.get("usage") or {}
+                content = (choice.get("logprobs") or {}).get("content")
                 return Completion(
                     request.id,
                     choice["message"]["content"] or "",
                     usage.get("prompt_tokens", 0),
                     usage.get("completion_tokens", 0),
                     choice.get("finish_reason") or "stop",
+                    tuple(t["token"] for t in content) if request.steering and content else None,
                 )
             except httpx.TransportError as e:
                 error = e
@@ -106,6 +115,31 @@ class HTTPTeacher:
             f"the teacher failed {self.retries + 1} times ({error}); what finished "
             "is saved: rerun the same command to resume"
         )
+
+    def check_steering(self) -> None:
+        """Every server steers: a probe that only a registered steering processor answers
+        with the word it forces. A server without it would sample plainly and rows would claim
+        steering they never had."""
+        from .steering import SteeringArgs
+
+        probe = SteeringArgs(words=(("zebra", "zebras"),), bias=0.0).encode()
+        sampling = Sampling(temperature=0.0, max_tokens=4, frequency_penalty=0.0)
+        messages = ({"role": "user", "content": "Say hello."},)
+        for url in self.urls:
+            with self._lock:
+                self._next_url = itertools.cycle([url])
+            try:
+                reply = self._call(Request("probe", messages, sampling, steering=probe))
+            finally:
+                with self._lock:
+                    self._next_url = itertools.cycle(self.urls)
+            if "zebra" not in reply.text.lower():
+                raise TeacherError(
+                    f"the teacher at {url} does not steer (its server was started without "
+                    "schoolhouse's logits processor): start it with `schoolhouse teacher serve`, "
+                    f"or add --logits-processors {STEERING_PROCESSOR} to vllm's server, or "
+                    "pass --no-steer"
+                )
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         source = iter(requests)

@@ -19,6 +19,9 @@ import httpx
 
 from .base import TeacherError
 from .engine import CPU_ENGINE_ARGS, configure_cpu_engine, is_cpu_build
+from .http import STEERING_PROCESSOR
+
+STEERING_ENV = {"VLLM_USE_V2_MODEL_RUNNER": "0"}  # as steering_vllm.STEERING_ENV, without vLLM
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -45,6 +48,9 @@ def server_command(
         "--enforce-eager",
         "--dtype",
         "bfloat16",
+        # lexical steering for requests that ask for it (steering_vllm.py); idle otherwise
+        "--logits-processors",
+        STEERING_PROCESSOR,
         *extra,
     ]
 
@@ -75,6 +81,8 @@ def start_server(
     """Start the server in a child process; return it with its base URL once /v1/models answers."""
     port = port or free_port(host)
     env = dict(os.environ)
+    for key, value in STEERING_ENV.items():  # the processor's interface is the V1 runner's
+        env.setdefault(key, value)
     if is_cpu_build():
         configure_cpu_engine(kv_cache_gib, env)
         extra = [*cpu_server_args(), *extra]

@@ -1,0 +1,196 @@
+"""Does steered decoding pay? Plain sampling, best-of-2 and steered decoding on the same prompts.
+
+    python bench/steering.py [--n 64] [--seed 11] [--loops] [--out DIR]
+
+One in-process engine (the embedded teacher) serves every arm, one after another, on the same
+story prompts (same seed), verified by the same filters:
+
+- plain:     --no-steer, one sample per prompt, filter after (generate-then-filter)
+- best-of-2: --no-steer --best-of 2
+- steered:   the defaults (lexical steering with the n-gram loop guard)
+- with --loops, also steered without a loop guard and steered with DRY instead of n-grams
+
+Per arm: adherence before filtering (every required word written), kept rate, kept stories per
+minute of wall time, completion tokens per kept story, naturalness of the kept stories (the
+teacher's mean per-token log-likelihood of each kept story, scored unsteered through
+`prompt_logprobs`, and distinct-2 over all kept stories), where the last required word first
+appears (median share of the story's length), the share of stories whose first three words are
+the most common opening, and how the words came (free / steered / forced). The machine is
+shared and noisy: compare arms within one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ARMS = {
+    "plain": {"steer": False},
+    "best-of-2": {"steer": False, "best_of": 2},
+    "steered": {},
+}
+LOOP_ARMS = {
+    "steered, no loop guard": {"no_repeat_ngram": 0},
+    "steered, DRY 0.8": {"no_repeat_ngram": 0, "dry": 0.8},
+}
+
+
+def kept_rows(folder: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    files = sorted((folder / "data").glob("*.parquet"))
+    return [r for f in files for r in pq.read_table(f).to_pylist()]
+
+
+def loglik(llm, rows: list[dict]) -> list[float]:
+    """Mean log-probability per story token, the story written as the teacher's answer to its
+    prompt, scored by the plain (unsteered) model."""
+    from vllm import SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    tokenizer = llm.get_tokenizer()
+    prompts, starts = [], []
+    for row in rows:
+        user = [{"role": "user", "content": row["prompt"]}]
+        head = tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=True)
+        body = tokenizer.encode(row["text"], add_special_tokens=False)
+        prompts.append(TokensPrompt(prompt_token_ids=list(head) + body))
+        starts.append(len(head))
+    params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0)
+    out = llm.generate(prompts, params, use_tqdm=False)
+    scores = []
+    for result, start in zip(out, starts, strict=True):
+        ids = result.prompt_token_ids
+        values = [result.prompt_logprobs[i][ids[i]].logprob for i in range(start, len(ids))]
+        scores.append(sum(values) / max(len(values), 1))
+    return scores
+
+
+def distinct_2(texts: list[str]) -> float:
+    from schoolhouse.text import words
+
+    grams = [tuple(ws[i : i + 2]) for t in texts for ws in [words(t)] for i in range(len(ws) - 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def opening_share(texts: list[str]) -> tuple[str, float]:
+    from schoolhouse.text import words
+
+    heads = Counter(" ".join(words(t)[:3]) for t in texts if t.strip())
+    if not heads:
+        return "", 0.0
+    head, count = heads.most_common(1)[0]
+    return head, count / sum(heads.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=64, help="prompts per arm")
+    parser.add_argument("--seed", type=int, default=11, help="the prompts every arm answers")
+    parser.add_argument("--loops", action="store_true", help="also compare the loop guards")
+    parser.add_argument("--kv-cache-gib", type=float, default=2.0, help="in-process engine KV")
+    parser.add_argument("--out", default=None, help="keep the folders here (default: temp)")
+    parser.add_argument("--json", default=None, help="also write the table as JSON here")
+    args = parser.parse_args()
+
+    from filters import apply_filters, story_filters
+    from schoolhouse.config import StoriesConfig
+    from schoolhouse.generation import generate
+    from schoolhouse.stories import StoriesKind
+    from schoolhouse.teacher import resolve_teacher
+
+    started = time.monotonic()
+    spec = resolve_teacher("embedded")
+    teacher = spec.open(kv_cache_gib=args.kv_cache_gib, seed=args.seed)
+    print(f"teacher: {spec.name}; cold start {time.monotonic() - started:.1f} s")
+    arms = ARMS | (LOOP_ARMS if args.loops else {})
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.out or tmp)
+        try:
+            for arm, options in arms.items():
+                config = StoriesConfig(
+                    n=args.n,
+                    out=root / arm.replace(" ", "").replace(",", "-"),
+                    seed=args.seed,
+                    **options,
+                )
+                verify = functools.partial(
+                    apply_filters, story_filters(config.min_words, config.max_words)
+                )
+                summary = generate(config, StoriesKind.load(config, verify), teacher, False)
+                rows = kept_rows(config.out)
+                texts = [r["text"] for r in rows]
+                lasts = [
+                    max(w["position"] for w in r["word_sources"])
+                    for r in rows
+                    if r["word_sources"]
+                    and all(w["position"] is not None for w in r["word_sources"])
+                ]
+                head, head_share = opening_share(texts)
+                d = summary.to_dict()
+                results[arm] = {
+                    "adherence": d["adherence_all_words"],
+                    "kept": summary.kept,
+                    "kept_rate": summary.kept / args.n,
+                    "kept_per_min": 60 * summary.kept / summary.wall_s,
+                    "tokens_per_kept": summary.completion_tokens / summary.kept
+                    if summary.kept
+                    else None,
+                    "loglik": statistics.mean(loglik(teacher.llm, rows)) if rows else None,
+                    "distinct_2": distinct_2(texts),
+                    "last_word_at": statistics.median(lasts) if lasts else None,
+                    "top_opening": head,
+                    "top_opening_share": head_share,
+                    "words": {k: d.get(f"words_{k}") for k in ("free", "steered", "forced")},
+                    "rejected": dict(summary.rejected.most_common()),
+                    "wall_s": summary.wall_s,
+                    "tok_s": summary.tok_s,
+                }
+                print(f"{arm}: {json.dumps(results[arm], default=str)}", flush=True)
+        finally:
+            teacher.close()
+
+    def f(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+
+    print(f"\n{args.n} story prompts (seed {args.seed}), embedded teacher\n")
+    print(
+        "| arm | adherence | kept | kept/min | tokens/kept | loglik/token | distinct-2 "
+        "| last word at | top opening | words free/steered/forced |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for arm, r in results.items():
+        w = r["words"]
+        print(
+            f"| {arm} | {f(r['adherence'], '.3f')} | {r['kept']}/{args.n} "
+            f"| {r['kept_per_min']:.2f} | {f(r['tokens_per_kept'], ',.0f')} "
+            f"| {f(r['loglik'], '.3f')} | {r['distinct_2']:.3f} | {f(r['last_word_at'], '.2f')} "
+            f'| {r["top_opening_share"]:.0%} "{r["top_opening"]}" '
+            f"| {'/'.join(f(w[k], '.2f') for k in ('free', 'steered', 'forced'))} |"
+        )
+    plain, steered = results["plain"], results["steered"]
+    if plain["kept_per_min"]:
+        print(
+            f"\nkept/min, steered vs plain: {steered['kept_per_min'] / plain['kept_per_min']:.1f}x"
+        )
+    if plain["loglik"] and steered["loglik"]:
+        change = steered["loglik"] / plain["loglik"] - 1
+        print(f"loglik/token, steered vs plain: {change:+.1%} (negative numbers: lower is worse)")
+    for arm, r in results.items():
+        print(f"{arm} drop reasons: {r['rejected'] or 'none'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
