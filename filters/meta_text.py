@@ -8,6 +8,7 @@ from filters.base import HasText
 ANYWHERE = re.compile(
     r"""
       \b(?:nouns?|verbs?|adjectives?|adverbs?)\b
+    | \b(?:a|the)\ (?:3|three)[-\ ]years?[-\ ]old\ (?:child|kid)\ (?:would|could|can)\b
     | \b(?:the|this|your|my)\ prompt\b
     | \bvocabulary\ words?\b
     | \b(?:simple|limited|given|required|target)\ vocabulary\b
@@ -17,6 +18,11 @@ ANYWHERE = re.compile(
     | \b(?:3|three)\ ?(?:-|–|to)\ ?(?:4|four|5|five)[-\ ]years?[-\ ]olds?\b
     | \byear[-\ ]olds?\ (?:can|could|would|will)\ (?:easily\ )?understand\b
     | \bword\ count\b
+    | \bin\ summary\b
+    | \bsimple\ (?:words?|sentences?|language)\b
+    | \b(?:plot\ twists?|foreshadowing|moral\ value|story\ features?)\b
+    | \b(?:(?<!moral\ of\ )this\ story|at\ the\ time\ of\ (?:this|the)\ story)\b
+    | \bthe\ (?:story|ending)\ (?:is\ about|is\ not|ends|ended|begins|began|starts|started|was\ written)\b
     | ^[\ \t]*[(\[*_]*[\ \t]*(?:note|notes|n\.b\.|p\.s\.)[*_]*[\ \t]*:
     """,
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,

@@ -72,6 +72,66 @@ def run_totals(state: Path) -> dict:
     return {"runs": runs, **totals}
 
 
+def steering_section(job, summary, unit: str = "stories") -> str:
+    """What steering did, over every row of the folder: adherence before filtering, yield,
+    speed, tokens per kept row, and how the required words came."""
+    config, folder = job.config, job.folder
+    if not hasattr(config, "steer"):
+        return ""
+    columns = ["words_used", "word_sources", "completion_tokens"]
+    rows = [r for which in ("data", "rejected") for r in folder.read(which, columns).to_pylist()]
+    if not rows:
+        return ""
+    adherent = sum(
+        all(w["source"] != "missing" for w in r["word_sources"]) for r in rows if r["word_sources"]
+    )
+    sources = Counter(w["source"] for r in rows for w in r["word_sources"])
+    words = sum(sources.values())
+    kept_rows = folder.read("data", ["word_sources"]).to_pylist()
+    forced = sum(any(w["source"] == "forced" for w in r["word_sources"]) for r in kept_rows)
+    lasts = sorted(
+        max(w["position"] for w in r["word_sources"])
+        for r in kept_rows
+        if r["word_sources"] and all(w["position"] is not None for w in r["word_sources"])
+    )
+    totals = run_totals(folder.state)
+    tokens, wall = totals.get("completion_tokens", 0), totals.get("wall_s", 0.0)
+
+    def share(key: str) -> str:
+        return f"{100 * sources[key] / words:.1f} %" if words else "n/a"
+
+    if config.steer:
+        how = (
+            f"**on** (lexically steered decoding, `teacher/steering.py`): missing words' first "
+            f"tokens raised by up to {config.steer_bias:g} logits on a ramp that spreads them over "
+            f"the first {config.steer_by:.0%} of the {config.max_tokens}-token budget, no stop while "
+            "a word is missing, a still-missing word forced near the budget's end"
+            + (
+                f", repeated {config.no_repeat_ngram}-token n-grams blocked"
+                if config.no_repeat_ngram
+                else ""
+            )
+            + (f", DRY penalty {config.dry:g}" if config.dry else "")
+        )
+    else:
+        how = "**off** (plain sampling, then filtering)"
+    median = f"{lasts[len(lasts) // 2]:.2f}" if lasts else "n/a"
+    return f"""
+## Steering
+- Steering: {how}. Every row records it in `steering`.
+- Adherence before filtering (rows that use every required word, kept or not):
+  {adherent}/{len(rows)} = {100 * adherent / len(rows):.1f} %.
+- Kept {summary.kept} of {summary.kept + sum(summary.rejected.values())} prompts;
+  {60 * summary.kept / wall if wall else 0:.2f} kept {unit} per minute of generation;
+  {f"{tokens / summary.kept:,.0f}" if summary.kept else "n/a"} completion tokens per kept row.
+- Required words (`word_sources`, per row and word): came freely {share("free")}, steered
+  {share("steered")}, forced {share("forced")}, missing {share("missing")}. Kept rows with a
+  forced word: {forced}; drop them with
+  `ds.filter(lambda r: all(w["source"] != "forced" for w in r["word_sources"]))`.
+- Where the last required word first appears in a kept row (share of its length): median {median}.
+"""
+
+
 def write_story_card(job, summary) -> Path:
     config, folder = job.config, job.folder
     kept = folder.read("data", ["text", "completion_tokens", "words_used", "features"])
@@ -116,7 +176,8 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
 - **Teacher**: `{job.teacher_spec.name}`
 - **Prompt**: template `{job.sampler.template.name}` (sha `{job.sampler.template.sha}`): each prompt
   samples one noun, one verb and one adjective from a {len(job.sampler.vocabulary)}-word child
-  vocabulary (Dale-Chall easy words, WordNet parts of speech, `wordfreq` ranking) and up to
+  vocabulary (age-of-acquisition, part-of-speech and concreteness norms; `prompts/SOURCES.md`)
+  and up to
   {config.max_features} story features ({", ".join(f.name for f in job.sampler.features)}).
   {openings_line}
 - **Sampling**: temperature {config.temperature}, top-p {config.top_p}, repetition penalty
@@ -125,8 +186,9 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   (run seed {config.seed}); best of {config.best_of} completion(s) per prompt.
 - **Verification** (first failing check names the drop reason): not truncated at the token limit,
   {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
-  repetition (Gopher thresholds), all three required words present in some inflection.
-
+  repetition (Gopher thresholds), no talk about the prompt or the task (`meta_text`), all three
+  required words present in some inflection.
+{steering_section(job, summary)}
 ## Counts
 | | rows | share |
 |---|---|---|
@@ -150,7 +212,9 @@ Every row records its provenance: `id` (stable: template sha + seed + prompt ind
 `text`, `prompt`, `words` (noun / verb / adjective), `features`, `template`, `template_sha`,
 `teacher`, `sampling` (including the per-request seed), `seed`, `prompt_tokens`,
 `completion_tokens`, `finish_reason`, `candidates` and `candidate` (best-of sampling),
-`words_used`. Rejected rows add `reason`.
+`words_used`, `opening`, `steering` (on or off, and its parameters) and `word_sources` (per
+required word: `free`, `steered`, `forced` or `missing`, and where it first appears). Rejected
+rows add `reason`.
 
 ## Limitations
 A small teacher writes simple but imperfect English; the checks above test form (length,
@@ -214,7 +278,7 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   {config.max_tokens} tokens, a fixed seed per request (run seed {config.seed}); best of
   {config.best_of} completion(s) per prompt.
 {refine}- **Verification** (first failing check names the drop reason): {checks}.
-
+{steering_section(job, summary, "rows")}
 ## Counts
 | | rows | share |
 |---|---|---|
@@ -233,7 +297,8 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
 Every row records its provenance: `id` (stable: template sha + seed + prompt index), `index`,
 `text`, `prompt`, {columns}, `template`, `template_sha`, `teacher`, `sampling` (including the
 per-request seed), `seed`, `prompt_tokens`, `completion_tokens`, `finish_reason`, `candidates`,
-`candidate`, `draft`, `critique`, `refine_tokens`. Rejected rows add `reason`.
+`candidate`, `draft`, `critique`, `refine_tokens`{", `steering`, `word_sources`" if hasattr(config, "steer") else ""}.
+Rejected rows add `reason`.
 
 ## Limitations
 A small teacher writes imperfect text; the checks above test form and, for exercises, that the

@@ -42,6 +42,7 @@ DRY = "steer_dry"  # DRY penalty multiplier (0: off)
 AVOID = "steer_avoid_start"  # "Once upon a time|One day": kept out of the first position
 KEYS = (WORDS, BIAS, TARGET, NO_REPEAT, DRY, AVOID)
 
+MAX_BEHIND = 2.0  # the bias grows to this many times `bias` as the text falls behind
 STEERED_LEVEL = 1.0  # a word written under at least this bias (x2.7 odds) counts as steered
 FORCE_MARGIN = 6  # tokens left per missing word when forcing starts
 DRY_BASE, DRY_ALLOWED = 1.75, 2  # DRY's published defaults (penalty = m * base^(len - allowed))
@@ -155,12 +156,15 @@ class Schedule:
         return [i for i, s in enumerate(self.found_at) if s is None]
 
     def level(self) -> float:
-        """K2T's ramp, per word: pressure grows as the text falls behind an even spread."""
+        """K2T's ramp, per word: pressure grows as the text falls behind an even spread of the
+        words over the first `target` tokens, up to `bias` one word behind and twice that two
+        words behind (a word that will not fit the story as it goes is pushed harder rather
+        than piled up at the end)."""
         if not self.words or self.bias <= 0:
             return 0.0
         found = len(self.words) - len(self.missing)
         behind = len(self.words) * self.steps / max(self.target, 1) - found
-        return self.bias * min(max(behind, 0.0), 1.0)
+        return self.bias * min(max(behind, 0.0), MAX_BEHIND)
 
     def force_now(self) -> bool:
         missing = len(self.missing)

@@ -30,3 +30,49 @@ def test_engine_writes_one_verified_row_per_prompt(engine_teacher, tmp_path, ver
         assert f'"{row["words"]["noun"]}"' in row["prompt"]
     card = (cfg.out / "README.md").read_text()
     assert "SmolLM2-135M-Instruct" in card and "| prompts | 4 |" in card
+
+
+def used(text: str, word: str, pos: str) -> bool:
+    """Checked apart from the teacher's and the filters' own bookkeeping: a whole-word match of
+    any of the word's inflections, straight from lemminflect."""
+    import re
+
+    from lemminflect import getAllInflections, getAllInflectionsOOV
+
+    upos = {"noun": "NOUN", "verb": "VERB", "adjective": "ADJ"}[pos]
+    inflections = getAllInflections(word, upos=upos) or getAllInflectionsOOV(word, upos=upos)
+    forms = {word, *(f for fs in inflections.values() for f in fs)}
+    return any(re.search(rf"\b{re.escape(f)}\b", text, re.IGNORECASE) for f in forms)
+
+
+def test_steered_stories_use_their_words(engine_teacher, tmp_path, verify):
+    cfg = StoriesConfig(n=6, out=tmp_path / "out", seed=21)  # steering is the default
+    summary = generate_stories(cfg, verify, teacher=engine_teacher, progress=False)
+    assert summary.adherent >= 5 and summary.completions == 6
+    assert summary.word_sources["missing"] <= 1
+    kept = datasets.load_dataset(str(cfg.out), split="train") if summary.kept else []
+    assert summary.kept >= 2
+    for row in kept:
+        assert row["steering"]["mode"] == "on" and row["steering"]["bias"] == cfg.steer_bias
+        assert all(used(row["text"], w, pos) for pos, w in row["words"].items()), row["text"]
+        sources = {s["word"]: s["source"] for s in row["word_sources"]}
+        assert set(sources) == set(row["words"].values())
+        assert set(sources.values()) <= {"free", "steered", "forced"}
+        assert all(0 <= s["position"] <= 1 for s in row["word_sources"])
+
+
+def test_plain_sampling_records_that_it_was_not_steered(engine_teacher, tmp_path, verify):
+    cfg = StoriesConfig(n=2, out=tmp_path / "out", seed=21, steer=False, max_tokens=200)
+    generate_stories(cfg, verify, teacher=engine_teacher, progress=False)
+    rows = [r for name in ("default", "rejected") for r in _rows(cfg.out, name)]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["steering"]["mode"] == "off" and row["steering"]["bias"] == 0
+        assert {s["source"] for s in row["word_sources"]} <= {"free", "missing"}
+
+
+def _rows(folder, name):
+    try:
+        return list(datasets.load_dataset(str(folder), name, split="train"))
+    except ValueError:  # no rows of that kind
+        return []

@@ -94,3 +94,25 @@ def test_sigkill_midway_then_rerun_finishes_exactly(teacher_server, tmp_path):
     assert summary["skipped_already_done"] >= written - 1  # only the torn last line may rerun
     assert summary["written_this_run"] == n - summary["skipped_already_done"]
     assert not list(state.glob("journal-*")) and not list(out.rglob(".*.tmp"))
+
+
+def test_a_server_steers_and_rows_say_how_each_word_came(teacher_server, tmp_path):
+    from tests.integration.test_engine import used
+
+    out = tmp_path / "out"
+    result = cli(
+        "generate", "stories", "-n", "4", "--seed", "21", "--out", str(out),
+        "--teacher", teacher_server, "--json-summary", "--no-progress", "--max-tokens", "320",
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["steering"] == "on" and summary["adherence_all_words"] >= 0.75
+    rows = all_rows(out)
+    assert len(rows) == 4
+    for row in rows:
+        assert row["steering"]["mode"] == "on"
+        if row.get("reason") is None:
+            assert all(used(row["text"], w, pos) for pos, w in row["words"].items())
+    sources = [s["source"] for r in rows for s in r["word_sources"]]
+    assert "steered" in sources or "forced" in sources  # the server's processor acted

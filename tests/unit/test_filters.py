@@ -137,6 +137,14 @@ EXPLAINED = (
         "Mia loved to jump. " + GOOD + '\n\nRemember to only use simple words, like "jump".',
         GOOD + "\n\nI followed the prompt and used very simple vocabulary words.",
         "I will write a story about a red ball.\n\n" + GOOD,
+        # what the steered embedded teacher wrote after its stories
+        GOOD + "\n\nIn summary:\n- The story is about a 3-year-old boy who is worried about "
+        "something bad happening to him.\n- The idea is that something unexpected will happen "
+        "so you can create plot twists with simple words while using only simple words!",
+        GOOD + '\n\nThe ending ends with the prince saying: "The only thing you have to do is '
+        'smile again."',
+        GOOD.replace("Tom laughed", "Max was 3 years old at the time of this story. Tom laughed"),
+        "The story begins with a simple sentence.\n\n" + GOOD,
     ],
 )
 def test_meta_text_talks_about_the_task_instead_of_telling_a_story(text):

@@ -104,3 +104,30 @@ def test_resolve_checks_every_url_before_work(servers):
     with pytest.raises(TeacherError, match="cannot reach the teacher at http://127.0.0.1:9/v1"):
         resolve_teacher(f"{a.url},http://127.0.0.1:9/v1")
     assert a.calls == 0  # nothing was generated
+
+
+def test_steering_arguments_travel_as_vllm_xargs_and_pieces_come_back(servers):
+    server = servers()
+    teacher = HTTPTeacher([server.url])
+    steering = {"steer_words": "kite,kites", "steer_bias": 5.0}
+    request = Request("0:0", ({"role": "user", "content": "hi"},), Sampling(), steering=steering)
+    (completion,) = teacher.generate([request])
+    assert server.bodies[-1]["vllm_xargs"] == steering and server.bodies[-1]["logprobs"] is True
+    assert completion.pieces is None  # this stand-in reports no tokens
+    plain = Request("1:0", ({"role": "user", "content": "hi"},), Sampling())
+    list(teacher.generate([plain]))
+    assert "vllm_xargs" not in server.bodies[-1] and "logprobs" not in server.bodies[-1]
+
+
+def test_a_server_without_the_steering_processor_is_named_before_any_work(servers, tmp_path):
+    from schoolhouse.config import StoriesConfig
+    from schoolhouse.generation import generate_stories
+
+    server = servers()
+    out = tmp_path / "out"
+    config = StoriesConfig(n=2, out=out, teacher=server.url)
+    with pytest.raises(TeacherError, match=r"does not steer .*--no-steer") as caught:
+        generate_stories(config, verify=lambda story: None, progress=False)
+    assert "\n" not in str(caught.value)
+    assert server.calls == 1  # only the probe: no story was asked for
+    assert not list(out.glob("data/*.parquet"))

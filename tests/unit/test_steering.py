@@ -85,7 +85,7 @@ def test_missing_words_are_raised_as_the_text_falls_behind(pieces):
     out += ids(pieces, "Tom went to the park with his dad and his dog, and")
     later = row.decide()
     assert later.boost[one(pieces, " kite")] > 0 and later.boost[one(pieces, " jumped")] > 0
-    assert later.boost[one(pieces, " kite")] <= 5.0
+    assert later.boost[one(pieces, " kite")] <= 2 * 5.0
     out += ids(pieces, " a kite flew by, and")
     after = row.decide()
     assert one(pieces, " kite") not in after.boost  # written: no longer steered
