@@ -51,6 +51,16 @@ def kept_rows(folder: Path) -> list[dict]:
     return [r for f in files for r in pq.read_table(f).to_pylist()]
 
 
+def row_adherence(folder: Path) -> float:
+    """Rows (kept or not) that use every word: the adherence of a resumed arm."""
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("*/part-*.parquet"))
+    rows = [r for f in files for r in pq.read_table(f, columns=["word_sources"]).to_pylist()]
+    good = sum(all(w["source"] != "missing" for w in r["word_sources"]) for r in rows)
+    return good / len(rows) if rows else 0.0
+
+
 def loglik(llm, rows: list[dict]) -> list[float]:
     """Mean log-probability per story token, the story written as the teacher's answer to its
     prompt, scored by the plain (unsteered) model."""
@@ -61,7 +71,8 @@ def loglik(llm, rows: list[dict]) -> list[float]:
     prompts, starts = [], []
     for row in rows:
         user = [{"role": "user", "content": row["prompt"]}]
-        head = tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=True)
+        chat = tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=False)
+        head = tokenizer.encode(chat, add_special_tokens=False)
         body = tokenizer.encode(row["text"], add_special_tokens=False)
         prompts.append(TokensPrompt(prompt_token_ids=list(head) + body))
         starts.append(len(head))
@@ -76,10 +87,24 @@ def loglik(llm, rows: list[dict]) -> list[float]:
 
 
 def distinct_2(texts: list[str]) -> float:
+    """Distinct bigrams over all bigrams, per story, averaged: comparable across arms that keep
+    different numbers of stories (pooled distinct-n falls as a sample grows)."""
     from schoolhouse.text import words
 
-    grams = [tuple(ws[i : i + 2]) for t in texts for ws in [words(t)] for i in range(len(ws) - 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
+    shares = []
+    for text in texts:
+        ws = words(text)
+        grams = [tuple(ws[i : i + 2]) for i in range(len(ws) - 1)]
+        if grams:
+            shares.append(len(set(grams)) / len(grams))
+    return statistics.mean(shares) if shares else 0.0
+
+
+def all_rows(folder: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("*/part-*.parquet"))
+    return [r for f in files for r in pq.read_table(f).to_pylist()]
 
 
 def opening_share(texts: list[str]) -> tuple[str, float]:
@@ -103,6 +128,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from filters import apply_filters, story_filters
+    from schoolhouse.card import run_totals
     from schoolhouse.config import StoriesConfig
     from schoolhouse.generation import generate
     from schoolhouse.stories import StoriesKind
@@ -138,23 +164,27 @@ def main() -> None:
                 ]
                 head, head_share = opening_share(texts)
                 d = summary.to_dict()
+                totals = run_totals(config.out / ".schoolhouse")  # every run: --out resumes
+                wall, tokens = totals.get("wall_s", 0.0), totals.get("completion_tokens", 0)
                 results[arm] = {
-                    "adherence": d["adherence_all_words"],
+                    "adherence": d["adherence_all_words"]
+                    if d["adherence_all_words"] is not None
+                    else row_adherence(config.out),
                     "kept": summary.kept,
                     "kept_rate": summary.kept / args.n,
-                    "kept_per_min": 60 * summary.kept / summary.wall_s,
-                    "tokens_per_kept": summary.completion_tokens / summary.kept
-                    if summary.kept
-                    else None,
+                    "kept_per_min": 60 * summary.kept / wall if wall else 0.0,
+                    "tokens_per_kept": tokens / summary.kept if summary.kept else None,
                     "loglik": statistics.mean(loglik(teacher.llm, rows)) if rows else None,
+                    # every row, kept or not: an arm that keeps one story has no mean to speak of
+                    "loglik_all": statistics.mean(loglik(teacher.llm, all_rows(config.out))),
                     "distinct_2": distinct_2(texts),
                     "last_word_at": statistics.median(lasts) if lasts else None,
                     "top_opening": head,
                     "top_opening_share": head_share,
                     "words": {k: d.get(f"words_{k}") for k in ("free", "steered", "forced")},
                     "rejected": dict(summary.rejected.most_common()),
-                    "wall_s": summary.wall_s,
-                    "tok_s": summary.tok_s,
+                    "wall_s": wall,
+                    "tok_s": tokens / wall if wall else 0.0,
                 }
                 print(f"{arm}: {json.dumps(results[arm], default=str)}", flush=True)
         finally:
@@ -165,8 +195,8 @@ def main() -> None:
 
     print(f"\n{args.n} story prompts (seed {args.seed}), embedded teacher\n")
     print(
-        "| arm | adherence | kept | kept/min | tokens/kept | loglik/token | distinct-2 "
-        "| last word at | top opening | words free/steered/forced |"
+        "| arm | adherence | kept | kept/min | tokens/kept | loglik/token kept (all rows) "
+        "| distinct-2 | last word at | top opening | words free/steered/forced |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for arm, r in results.items():
@@ -174,7 +204,8 @@ def main() -> None:
         print(
             f"| {arm} | {f(r['adherence'], '.3f')} | {r['kept']}/{args.n} "
             f"| {r['kept_per_min']:.2f} | {f(r['tokens_per_kept'], ',.0f')} "
-            f"| {f(r['loglik'], '.3f')} | {r['distinct_2']:.3f} | {f(r['last_word_at'], '.2f')} "
+            f"| {f(r['loglik'], '.3f')} ({r['loglik_all']:.3f}) | {r['distinct_2']:.3f} "
+            f"| {f(r['last_word_at'], '.2f')} "
             f'| {r["top_opening_share"]:.0%} "{r["top_opening"]}" '
             f"| {'/'.join(f(w[k], '.2f') for k in ('free', 'steered', 'forced'))} |"
         )
@@ -183,9 +214,10 @@ def main() -> None:
         print(
             f"\nkept/min, steered vs plain: {steered['kept_per_min'] / plain['kept_per_min']:.1f}x"
         )
-    if plain["loglik"] and steered["loglik"]:
-        change = steered["loglik"] / plain["loglik"] - 1
-        print(f"loglik/token, steered vs plain: {change:+.1%} (negative numbers: lower is worse)")
+    for key, what in (("loglik", "kept stories"), ("loglik_all", "all rows")):
+        if plain[key] and steered[key]:
+            change = steered[key] / plain[key] - 1
+            print(f"loglik/token of {what}, steered vs plain: {change:+.1%} (+: less likely)")
     for arm, r in results.items():
         print(f"{arm} drop reasons: {r['rejected'] or 'none'}")
     if args.json:

@@ -149,6 +149,18 @@ def format_summary(summary) -> str:
             f"  adherence {100 * d[label]:.1f} % of completions "
             f"{what.get(summary.adherence_label, summary.adherence_label)} (before filtering)"
         )
+    if summary.written and d["kept_per_minute"] is not None:
+        per_kept = d["tokens_per_kept"]
+        lines.append(
+            f"  yield     {d['kept_per_minute']:.2f} kept per minute, "
+            + (f"{per_kept:,} completion tokens per kept row" if per_kept else "none kept")
+        )
+    if d.get("steering"):
+        shares = [(k, d[f"words_{k}"]) for k in ("free", "steered", "forced", "missing")]
+        lines.append(
+            f"  steering  {d['steering']}; required words "
+            + ", ".join(f"{k} {100 * v:.0f} %" for k, v in shares if v is not None)
+        )
     return "\n".join(lines)
 
 

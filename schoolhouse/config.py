@@ -141,6 +141,11 @@ class StoriesConfig(SteeringOptions, GenerateConfig):
     vary_openings: bool = Field(
         True, description="ask for a random kind of opening in most prompts (not in the paper)"
     )
+    steering_phrases: Path | None = Field(
+        None,
+        description="phrases steering keeps out of stories: stock openings, preambles, talk "
+        "about the task (default: prompts/steering.json)",
+    )
     max_features: int = Field(2, ge=0, description="at most this many story features per prompt")
     min_words: int = Field(80, ge=0, description="drop stories shorter than this (too_short)")
     max_words: int = Field(800, gt=0, description="drop stories longer than this (too_long)")

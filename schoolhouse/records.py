@@ -68,6 +68,7 @@ STEERING_TYPE = pa.struct(
         ("no_repeat_ngram", pa.int64()),
         ("dry", pa.float64()),
         ("avoid_start", pa.list_(pa.string())),
+        ("ban", pa.list_(pa.string())),
     ]
 )
 WORD_SOURCES_TYPE = pa.list_(

@@ -32,6 +32,7 @@ class StoriesKind:
     config: StoriesConfig | None = None
     avoid: tuple[str, ...] = ()  # stock openings, kept out when a prompt asks for another
     never_start: tuple[str, ...] = ()  # a chat model's preambles ("Sure", "Title"), never first
+    ban: tuple[str, ...] = ()  # talk about the task ("The story ends"), never written
 
     @classmethod
     def load(cls, config: StoriesConfig, verify) -> StoriesKind:
@@ -42,21 +43,30 @@ class StoriesKind:
         sampler = StorySampler(
             vocabulary, features, template, config.seed, config.max_features, openings
         )
-        avoid, never = load_phrases(config.openings, ("avoid", "never_start"))
-        return cls(sampler, verify, config=config, avoid=avoid, never_start=never)
+        avoid, never, ban = load_phrases(
+            config.steering_phrases, ("avoid_start", "never_start", "never_write"), "steering"
+        )
+        return cls(sampler, verify, config=config, avoid=avoid, never_start=never, ban=ban)
 
     def steering(self, prompt) -> SteeringArgs | None:
         if self.config is None:  # a kind built by hand, without a job config
             return None
         avoid = (*self.never_start, *(self.avoid if prompt.opening else ()))
-        return request_args(self.config, [(w, pos) for pos, w in prompt.words.items()], avoid)
+        words = [(w, pos) for pos, w in prompt.words.items()]
+        return request_args(self.config, words, avoid, self.ban)
 
     def job_info(self) -> dict:
         return {
             "vocabulary_sha": self.sampler.vocabulary.sha[:12],
             "features": [f.name for f in self.sampler.features],
             "openings": [f.name for f in self.sampler.openings],
-        }
+        } | ({"steering_phrases": self.phrases_sha()} if self.config and self.config.steer else {})
+
+    def phrases_sha(self) -> str:
+        import hashlib
+
+        text = "\n".join(["|".join(self.avoid), "|".join(self.never_start), "|".join(self.ban)])
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def build(self, prompt, completion, base: dict) -> Story:
         args = self.steering(prompt)

@@ -15,7 +15,8 @@ them away. The steering state here runs inside the engine, one per request, and 
   first missing word (rows record this, so a user can drop forced rows);
 - blocks a repeated token n-gram (Hugging Face's `no_repeat_ngram_size`, which vLLM lacks) or
   applies a DRY penalty (Weidmann 2024) so a small teacher never loops;
-- keeps stock openings ("Once upon a time") out of the first position.
+- keeps stock openings ("Once upon a time") out of the first position, and never writes the
+  phrases a small teacher uses to talk about its task ("The story ends with", "simple words").
 
 Everything a request asks for travels as flat strings and numbers (`SamplingParams.extra_args`
 in-process, `vllm_xargs` over HTTP); the word forms are tokenized inside the engine. The same
@@ -31,7 +32,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # the keys a request carries (all flat: vLLM's xargs take str/int/float values only)
 WORDS = "steer_words"  # "jump,jumps,jumped,jumping|kite,kites|shiny": forms, one word a group
@@ -40,7 +41,8 @@ TARGET = "steer_target"  # tokens by which every word should have been written
 NO_REPEAT = "steer_no_repeat"  # block a repeated token n-gram of this size (0: off)
 DRY = "steer_dry"  # DRY penalty multiplier (0: off)
 AVOID = "steer_avoid_start"  # "Once upon a time|One day": kept out of the first position
-KEYS = (WORDS, BIAS, TARGET, NO_REPEAT, DRY, AVOID)
+BAN = "steer_ban"  # "The story|In summary": phrases never written (their last token is blocked)
+KEYS = (WORDS, BIAS, TARGET, NO_REPEAT, DRY, AVOID, BAN)
 
 MAX_BEHIND = 2.0  # the bias grows to this many times `bias` as the text falls behind
 STEERED_LEVEL = 1.0  # a word written under at least this bias (x2.7 odds) counts as steered
@@ -49,6 +51,7 @@ DRY_BASE, DRY_ALLOWED = 1.75, 2  # DRY's published defaults (penalty = m * base^
 MIN_PIECE = 3  # a first piece shorter than this (and not the whole form) is not raised
 
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+TAIL = re.compile(r"[A-Za-z]+$")
 SENTENCE_END = re.compile(r'(^|[.!?]["\')]*\s+|\n\s*)$')
 
 
@@ -64,6 +67,7 @@ class SteeringArgs:
     no_repeat: int = 0
     dry: float = 0.0
     avoid_start: tuple[str, ...] = ()
+    ban: tuple[str, ...] = ()
 
     def encode(self) -> dict[str, str | int | float]:
         return {
@@ -73,6 +77,7 @@ class SteeringArgs:
             NO_REPEAT: self.no_repeat,
             DRY: self.dry,
             AVOID: "|".join(self.avoid_start),
+            BAN: "|".join(self.ban),
         }
 
     @classmethod
@@ -88,6 +93,7 @@ class SteeringArgs:
                 if not WORD.fullmatch(form):
                     raise SteeringError(f"{WORDS}: {form!r} is not a word")
         avoid = tuple(p.strip() for p in str(extra.get(AVOID, "") or "").split("|") if p.strip())
+        ban = tuple(p.strip() for p in str(extra.get(BAN, "") or "").split("|") if p.strip())
         args = cls(
             words,
             _number(extra, BIAS, float, cls.bias),
@@ -95,6 +101,7 @@ class SteeringArgs:
             _number(extra, NO_REPEAT, int, cls.no_repeat),
             _number(extra, DRY, float, cls.dry),
             avoid,
+            ban,
         )
         args.check()
         return args
@@ -153,7 +160,11 @@ class Schedule:
 
     @property
     def missing(self) -> list[int]:
-        return [i for i, s in enumerate(self.found_at) if s is None]
+        """Words not yet written; a form of one at the very end of the text counts as written
+        (it may still grow: "jump" -> "jumped"), so it is neither pushed nor forced again."""
+        tail = TAIL.search(self.text)
+        writing = self._index.get(tail.group().lower()) if tail else None
+        return [i for i, s in enumerate(self.found_at) if s is None and i != writing]
 
     def level(self) -> float:
         """K2T's ramp, per word: pressure grows as the text falls behind an even spread of the
@@ -316,6 +327,13 @@ class RowState:
             bad = [w[0] for w in args.words if w not in usable]
             raise SteeringError(f"{WORDS}: the tokenizer cannot write {', '.join(bad)}")
         self.avoid = self._first_ids(args.avoid_start)
+        self.banned: dict[tuple[int, ...], set[int]] = {}  # a phrase's head -> its last token
+        for phrase in args.ban:
+            for surface in (phrase, " " + phrase):
+                ids = pieces.encode(surface)
+                if ids:
+                    self.banned.setdefault(tuple(ids[:-1]), set()).add(ids[-1])
+        self.ban_heads = sorted({len(head) for head in self.banned})
 
     def _first_ids(self, phrases: Iterable[str]) -> frozenset[int]:
         out = set()
@@ -374,17 +392,24 @@ class RowState:
             decision.only = (best.ids[0],)
             return decision
         if level > 0:
-            # a first piece the model writes under a real push is finished as that word
+            # a first piece the model writes under a real push is finished as that word; a word
+            # with no long first piece in this position is raised by its short ones, since the
+            # push finishes what it starts
             track = level >= STEERED_LEVEL
             for i in missing:
-                for form in self.args.words[i]:
-                    for v in variants(self.pieces, form, start):
-                        if v.raisable:
-                            decision.boost[v.ids[0]] = level
-                            if track:
-                                self.raised.setdefault(v.ids[0], []).append(v.ids)
+                options = [v for f in self.args.words[i] for v in variants(self.pieces, f, start)]
+                if not any(v.raisable for v in options) and track:
+                    options = [replace(v, raisable=True) for v in options]
+                for v in (v for v in options if v.raisable):
+                    decision.boost[v.ids[0]] = level
+                    if track:
+                        self.raised.setdefault(v.ids[0], []).append(v.ids)
         if not self.schedule.text.strip():
             decision.block |= self.avoid
+        for n in self.ban_heads:
+            if n <= self.seen:
+                head = tuple(self.output_ids[self.seen - n : self.seen])
+                decision.block |= self.banned.get(head, set())
         if self.args.no_repeat:
             tail = tuple(self.output_ids[self.seen - self.args.no_repeat + 1 : self.seen])
             if len(tail) == self.args.no_repeat - 1:
@@ -428,8 +453,9 @@ def stop_token_ids(tokenizer, params) -> set[int]:
 PIECE = re.compile(r"\s*\S+|\s+")
 
 
-def request_args(config, words: Sequence[tuple[str, str | None]], avoid=()) -> SteeringArgs:
-    """A job's steering for one prompt: its (word, part of speech) pairs and stock openings."""
+def request_args(config, words: Sequence[tuple[str, str | None]], avoid=(), ban=()) -> SteeringArgs:
+    """A job's steering for one prompt: its (word, part of speech) pairs, the stock openings
+    to keep out of the first position, and phrases never to write."""
     return SteeringArgs(
         words=tuple(word_forms(w, pos) for w, pos in words),  # also replayed when off
         bias=config.steer_bias if config.steer else 0.0,
@@ -437,6 +463,7 @@ def request_args(config, words: Sequence[tuple[str, str | None]], avoid=()) -> S
         no_repeat=config.no_repeat_ngram if config.steer else 0,
         dry=config.dry if config.steer else 0.0,
         avoid_start=tuple(avoid) if config.steer else (),
+        ban=tuple(ban) if config.steer else (),
     )
 
 
@@ -449,6 +476,7 @@ def row_steering(config, args: SteeringArgs) -> dict:
         "no_repeat_ngram": args.no_repeat,
         "dry": args.dry,
         "avoid_start": list(args.avoid_start),
+        "ban": list(args.ban),
     }
 
 

@@ -213,3 +213,39 @@ def test_the_vllm_processor_follows_batch_adds_removals_and_moves(model_folder, 
     assert logits[0, kite] == 0 and logits[0, 2] == 0  # written: steering lets go
     proc.update_state(BatchUpdate(0, [0], [], []))
     assert proc.rows == {}
+
+
+def test_a_forced_word_at_the_end_of_the_text_is_not_forced_again(pieces):
+    out: list[int] = []
+    row = state(pieces, [("kite", "noun")], out, max_tokens=12, bias=0.0)
+    out += ids(pieces, "Tom ran and ran and ran")
+    assert len(out) >= 12 - FORCE_MARGIN
+    forced = row.decide().only
+    out.append(forced[0])  # " kite", the text's last word: it may still grow to " kites"
+    assert row.decide().only is None  # not " kite kite"
+    assert 2 not in row.decide().block  # and the story may end
+
+
+def test_phrases_about_the_task_are_never_finished(pieces):
+    out: list[int] = []
+    row = state(pieces, [("kite", "noun")], out, ban=("The story", "simple words"))
+    out += ids(pieces, "Lily flew her kite.\n\nThe")
+    assert one(pieces, " story") in row.decide().block
+    out += ids(pieces, " end. She used")
+    decision = row.decide()
+    assert one(pieces, " story") not in decision.block
+    out += ids(pieces, " simple")
+    assert one(pieces, " words") in row.decide().block
+
+
+def test_a_word_without_a_long_first_piece_is_raised_by_its_short_one(pieces):
+    options = [v for f in word_forms("naughty", "adjective") for v in variants(pieces, f, False)]
+    assert options and not any(v.raisable for v in options)  # " na" + "ughty" and the like
+    out: list[int] = []
+    row = state(pieces, [("naughty", "adjective")], out, max_tokens=300, target=5)
+    out += ids(pieces, "The dog ran home and he was very")
+    decision = row.decide()  # far behind: the short first pieces are raised...
+    first = options[0].ids
+    assert decision.boost.get(first[0], 0) >= 1
+    out.append(first[0])
+    assert first[1] in row.decide().only  # ...and finished as the word
