@@ -35,7 +35,7 @@ DEMO_WEB = $(foreach f,documents bad near_duplicates,--web tests/fixtures/web/$(
 demo: install
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	  $(PY) -m flows.pipeline --out out/demo \
-	  --stories 64 --best-of 2 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
+	  --stories 64 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
 	  --grader embedded-coder
 
 # headless Chromium renders the HTML report in a test (Debian's package; needs root to install)

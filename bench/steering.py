@@ -8,7 +8,8 @@ story prompts (same seed), verified by the same filters:
 - plain:     --no-steer, one sample per prompt, filter after (generate-then-filter)
 - best-of-2: --no-steer --best-of 2
 - steered:   the defaults (lexical steering with the n-gram loop guard)
-- with --loops, also steered without a loop guard and steered with DRY instead of n-grams
+- with --loops, also steered-no-guard (no loop guard) and steered-dry (DRY 0.8 instead of
+  n-gram blocking)
 
 Per arm: adherence before filtering (every required word written), kept rate, kept stories per
 minute of wall time, completion tokens per kept story, naturalness of the kept stories (the
@@ -39,8 +40,8 @@ ARMS = {
     "steered": {},
 }
 LOOP_ARMS = {
-    "steered, no loop guard": {"no_repeat_ngram": 0},
-    "steered, DRY 0.8": {"no_repeat_ngram": 0, "dry": 0.8},
+    "steered-no-guard": {"no_repeat_ngram": 0},
+    "steered-dry": {"no_repeat_ngram": 0, "dry": 0.8},
 }
 
 
@@ -122,6 +123,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=64, help="prompts per arm")
     parser.add_argument("--seed", type=int, default=11, help="the prompts every arm answers")
     parser.add_argument("--loops", action="store_true", help="also compare the loop guards")
+    parser.add_argument(
+        "--arms", default=None, help="comma-separated arm names to run (default: all chosen)"
+    )
     parser.add_argument("--kv-cache-gib", type=float, default=2.0, help="in-process engine KV")
     parser.add_argument("--out", default=None, help="keep the folders here (default: temp)")
     parser.add_argument("--json", default=None, help="also write the table as JSON here")
@@ -134,11 +138,17 @@ def main() -> None:
     from schoolhouse.stories import StoriesKind
     from schoolhouse.teacher import resolve_teacher
 
+    arms = ARMS | (LOOP_ARMS if args.loops else {})
+    if args.arms:
+        names = [a.strip() for a in args.arms.split(",")]
+        unknown = [a for a in names if a not in ARMS | LOOP_ARMS]
+        if unknown:
+            parser.error(f"--arms: unknown arm {unknown[0]!r}; arms: {', '.join(ARMS | LOOP_ARMS)}")
+        arms = {a: (ARMS | LOOP_ARMS)[a] for a in names}
     started = time.monotonic()
     spec = resolve_teacher("embedded")
     teacher = spec.open(kv_cache_gib=args.kv_cache_gib, seed=args.seed)
     print(f"teacher: {spec.name}; cold start {time.monotonic() - started:.1f} s")
-    arms = ARMS | (LOOP_ARMS if args.loops else {})
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
@@ -146,7 +156,7 @@ def main() -> None:
             for arm, options in arms.items():
                 config = StoriesConfig(
                     n=args.n,
-                    out=root / arm.replace(" ", "").replace(",", "-"),
+                    out=root / arm,
                     seed=args.seed,
                     **options,
                 )
@@ -209,13 +219,13 @@ def main() -> None:
             f'| {r["top_opening_share"]:.0%} "{r["top_opening"]}" '
             f"| {'/'.join(f(w[k], '.2f') for k in ('free', 'steered', 'forced'))} |"
         )
-    plain, steered = results["plain"], results["steered"]
-    if plain["kept_per_min"]:
+    plain, steered = results.get("plain"), results.get("steered")
+    if plain and steered and plain["kept_per_min"]:
         print(
             f"\nkept/min, steered vs plain: {steered['kept_per_min'] / plain['kept_per_min']:.1f}x"
         )
     for key, what in (("loglik", "kept stories"), ("loglik_all", "all rows")):
-        if plain[key] and steered[key]:
+        if plain and steered and plain[key] and steered[key]:
             change = steered[key] / plain[key] - 1
             print(f"loglik/token of {what}, steered vs plain: {change:+.1%} (+: less likely)")
     for arm, r in results.items():

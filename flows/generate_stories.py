@@ -76,9 +76,17 @@ def main(argv: list[str] | None = None) -> None:
         "--teacher", default="embedded", help="'embedded', a model folder, or URL(s)"
     )
     parser.add_argument("--best-of", type=int, default=1, help="completions per prompt")
+    parser.add_argument(
+        "--no-steer", action="store_true", help="plain sampling, then filtering (no steering)"
+    )
     args = parser.parse_args(argv)
     generate_stories_flow(
-        n=args.n, out=args.out, seed=args.seed, teacher=args.teacher, best_of=args.best_of
+        n=args.n,
+        out=args.out,
+        seed=args.seed,
+        teacher=args.teacher,
+        best_of=args.best_of,
+        options={"steer": False} if args.no_steer else None,
     )
 
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="out/pipeline", help="folder for every step's output")
     parser.add_argument("--web", action="append", default=[], help="web text (repeatable)")
     parser.add_argument("--stories", type=int, default=64, help="story prompts")
-    parser.add_argument("--best-of", type=int, default=2, help="completions per story prompt")
+    parser.add_argument("--best-of", type=int, default=1, help="completions per story prompt")
     parser.add_argument("--textbooks", type=int, default=16, help="textbook prompts")
     parser.add_argument("--annotate", type=int, default=200, help="web documents to score")
     parser.add_argument("--teacher", default="embedded", help="'embedded', a folder or URL(s)")

@@ -354,7 +354,12 @@ class PipelineConfig(BaseModel):
     )
     seed: int = Field(0, description="seeds every step")
     stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")
-    best_of: int = Field(2, ge=1, description="completions per story prompt; the best is kept")
+    best_of: int = Field(
+        1,
+        ge=1,
+        description="completions per story prompt; the best is kept (steered decoding writes "
+        "the required words into every story: a second sample rarely pays)",
+    )
     textbooks: int = Field(16, ge=0, description="textbook prompts (0 skips textbooks)")
     web: list[Path] = Field(
         default_factory=list,

@@ -162,7 +162,7 @@ class Schedule:
     def missing(self) -> list[int]:
         """Words not yet written; a form of one at the very end of the text counts as written
         (it may still grow: "jump" -> "jumped"), so it is neither pushed nor forced again."""
-        tail = TAIL.search(self.text)
+        tail = TAIL.search(self.text[-64:])
         writing = self._index.get(tail.group().lower()) if tail else None
         return [i for i, s in enumerate(self.found_at) if s is None and i != writing]
 
