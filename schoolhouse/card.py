@@ -79,7 +79,8 @@ def steering_section(job, summary, unit: str = "stories") -> str:
     if not hasattr(config, "steer"):
         return ""
     columns = ["words_used", "word_sources", "completion_tokens"]
-    rows = [r for which in ("data", "rejected") for r in folder.read(which, columns).to_pylist()]
+    kept_rows = folder.read("data", columns).to_pylist()
+    rows = kept_rows + folder.read("rejected", columns).to_pylist()
     if not rows:
         return ""
     adherent = sum(
@@ -87,7 +88,6 @@ def steering_section(job, summary, unit: str = "stories") -> str:
     )
     sources = Counter(w["source"] for r in rows for w in r["word_sources"])
     words = sum(sources.values())
-    kept_rows = folder.read("data", ["word_sources"]).to_pylist()
     forced = sum(any(w["source"] == "forced" for w in r["word_sources"]) for r in kept_rows)
     lasts = sorted(
         max(w["position"] for w in r["word_sources"])
