@@ -394,11 +394,12 @@ class RowState:
         if level > 0:
             # a first piece the model writes under a real push is finished as that word; a word
             # with no long first piece in this position is raised by its short ones, since the
-            # push finishes what it starts
+            # push finishes what it starts -- but not at a sentence start, where a short capital
+            # (" Sl") is how many other words begin and the forced finish garbles the sentence
             track = level >= STEERED_LEVEL
             for i in missing:
                 options = [v for f in self.args.words[i] for v in variants(self.pieces, f, start)]
-                if not any(v.raisable for v in options) and track:
+                if not any(v.raisable for v in options) and track and not start:
                     options = [replace(v, raisable=True) for v in options]
                 for v in (v for v in options if v.raisable):
                     decision.boost[v.ids[0]] = level

@@ -249,3 +249,16 @@ def test_a_word_without_a_long_first_piece_is_raised_by_its_short_one(pieces):
     assert decision.boost.get(first[0], 0) >= 1
     out.append(first[0])
     assert first[1] in row.decide().only  # ...and finished as the word
+
+
+def test_a_short_first_piece_is_not_raised_at_a_sentence_start(pieces):
+    # " Na" of " Naughty" begins many sentences ("Nana", "Nap"): forcing "ughty" after it garbles
+    # them, so at a sentence start a word with only short first pieces waits for mid-sentence
+    starts = [v for f in word_forms("naughty", "adjective") for v in variants(pieces, f, True)]
+    assert starts and not any(v.raisable for v in starts)
+    out: list[int] = []
+    row = state(pieces, [("naughty", "adjective")], out, max_tokens=300, target=5)
+    out += ids(pieces, "The dog ran home.")
+    decision = row.decide()
+    assert not any(decision.boost.get(v.ids[0], 0) for v in starts)
+    assert decision.only is None
