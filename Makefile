@@ -12,7 +12,7 @@ TOOL = $$($(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.t
 # where torch's CPU wheels come from when no local wheel or configured index has them
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install browser demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
+.PHONY: install browser sandbox demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 # The code teacher grades (SmolLM2-135M scores every web page 0 or 1: nothing to train on).
 # Rerunning it resumes; `rm -rf out/demo` starts over.
 DEMO_WEB = $(foreach f,documents bad near_duplicates,--web tests/fixtures/web/$(f).jsonl)
-demo: install
+demo: install sandbox
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	  $(PY) -m flows.pipeline --out out/demo \
 	  --stories 64 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
@@ -44,7 +44,14 @@ browser:
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium could not be installed: the report screenshot test will be skipped"
 
-test: install browser
+# bubblewrap is the sandbox that runs model-written code (Debian's package; needs root to
+# install). Without it exercises are refused unless --unsafe-no-sandbox is given.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } || \
+	  echo "bubblewrap could not be installed: model-written code will be refused"
+
+test: install browser sandbox
 	$(PY) -m pytest -m "not slow"
 
 test-slow: install

@@ -207,6 +207,11 @@ class ExercisesConfig(GenerateConfig):
     )
     timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per exercise")
     workers: int = Field(2, gt=0, description="sandboxes run at a time")
+    unsafe_no_sandbox: bool = Field(
+        False,
+        description="where bubblewrap cannot run, run model code guarded only by an audit hook "
+        "(unsafe; recorded on the card) instead of refusing",
+    )
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (*GenerateConfig.JOB_FIELDS, "n_words", "timeout_s")
 

@@ -18,6 +18,7 @@ from .curriculum import (
 )
 from .exercise import parse_exercise
 from .records import EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA, CodeExercise
+from .sandbox import mode_label, require_isolation
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ExercisesKind:
     schema: Any = EXERCISE_SCHEMA
     rejected_schema: Any = REJECTED_EXERCISE_SCHEMA
     batch: int = 8  # answers run in the sandbox together, `workers` at a time
+    sandbox_mode: str = "bwrap"  # or "guard": --unsafe-no-sandbox where bwrap cannot run
 
     @classmethod
     def load(cls, config: ExercisesConfig, verify) -> ExercisesKind:
@@ -39,14 +41,19 @@ class ExercisesKind:
         vocabulary = load_vocabulary(config.vocabulary)
         template = load_template(config.template, ExerciseSampler.REQUIRED)
         sampler = ExerciseSampler(topics, vocabulary, template, config.seed, config.n_words)
-        return cls(sampler, verify, config.timeout_s, config.workers)
+        # refuse before any teacher work when no sandbox can run and the user did not accept that
+        mode = require_isolation(config.unsafe_no_sandbox)
+        return cls(sampler, verify, config.timeout_s, config.workers, sandbox_mode=mode)
 
     def job_info(self) -> dict:
-        return {
+        info = {
             "topics": len(self.sampler.topics),
             "topics_sha": topics_sha(self.sampler.topics),
             "vocabulary_sha": self.sampler.vocabulary.sha[:12],
         }
+        if self.sandbox_mode != "bwrap":  # rows checked without the kernel's sandbox
+            info["sandbox"] = mode_label(self.sandbox_mode)
+        return info
 
     def build(self, prompt, completion, base: dict) -> CodeExercise:
         record = CodeExercise(**base, topic=prompt.topic.name, words=list(prompt.words))
@@ -69,7 +76,10 @@ class ExercisesKind:
 
         parsed = [r for r in records if r.solution is not None]
         results = run_many(
-            [(r.solution, r.tests) for r in parsed], workers=self.workers, timeout_s=self.timeout_s
+            [(r.solution, r.tests) for r in parsed],
+            workers=self.workers,
+            timeout_s=self.timeout_s,
+            mode=self.sandbox_mode,
         )
         sandbox: dict[int, str | None] = {}
         for record, result in zip(parsed, results, strict=True):
@@ -78,6 +88,17 @@ class ExercisesKind:
             sandbox[id(record)] = result.reason
         for record in records:
             record.reason = self.verify_one(record) or record.reason or sandbox.get(id(record))
+
+    def sandbox_text(self) -> str:
+        if self.sandbox_mode == "bwrap":
+            return (
+                f"{mode_label(self.sandbox_mode)}: {self.timeout_s:g} s CPU, unprivileged, "
+                "no network, read-only file system"
+            )
+        return (
+            f"{mode_label(self.sandbox_mode)}, {self.timeout_s:g} s CPU: run with "
+            "--unsafe-no-sandbox, without the kernel's sandbox"
+        )
 
     def rank(self, record: CodeExercise) -> tuple:
         return (bool(record.tests_passed), record.solution is not None)
@@ -111,7 +132,7 @@ class ExercisesKind:
             f"{self.sampler.n_words} random noun(s) to build the function around",
             checks="not truncated at the token limit, no 13-gram shared with HumanEval, "
             "parsed into one function with a docstring and assert tests, and the tests pass "
-            f"in the sandbox ({self.timeout_s:g} s CPU, no network, read-only file system)",
+            f"in the sandbox ({self.sandbox_text()})",
             tags=["synthetic", "code", "exercises", "phi-1", "schoolhouse"],
             columns="`topic`, `words`, `entry_point`, `signature`, `docstring`, `solution`, "
             "`tests`, `tests_passed`, `sandbox_detail`",

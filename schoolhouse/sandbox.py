@@ -7,20 +7,24 @@
 
 Three layers; each stops what the one before it cannot see:
 1. Static (`ast`, no process started): syntax_error, no_tests, unsafe_import.
-2. Kernel: a child of this interpreter, `python -I -B -u` (no PYTHON* variables, no user site, no
-   script folder on sys.path, no bytecode written), in its own session, with an environment built
-   from nothing (no HF_TOKEN, no other secret of the parent) and a fresh working directory that is
-   removed afterwards. Where unprivileged namespaces work (`isolation() == "namespaces"`, probed
-   once) it runs under `unshare` in new user, network, mount and PID namespaces: no network but a
-   loopback that is down, every mount read-only except the working directory (mount_setattr,
-   Linux 5.12+), and no process that outlives it. Resource limits: CPU time, address space, file
-   size, processes, open files, no core file. The child sets them itself before any model code
-   runs, not in a `preexec_fn`, which is unsafe in a threaded parent such as `run_many`
-   (https://docs.python.org/3/library/subprocess.html#popen-constructor). A wall-clock timeout
-   kills the whole process group.
+2. Kernel, the boundary (`schoolhouse.cage`): the child, `python -I -B -u`, runs under bubblewrap
+   as uid 65534 with no capabilities, in new user, mount, PID, network, IPC, UTS and cgroup
+   namespaces, behind a seccomp filter (no mount calls, ptrace, bpf, new namespaces, pidfd
+   signals or new processes). It sees the system's library folders and the interpreter
+   read-only, an empty /tmp and its own fresh working directory, the only writable place,
+   removed afterwards; no network; an environment built from nothing (no HF_TOKEN, no other
+   secret of the parent). Resource limits: CPU time, address space, file size, processes, open
+   files, no core file, set by the child itself before any model code runs (not in a
+   `preexec_fn`, unsafe in a threaded parent such as `run_many`). A wall-clock timeout kills
+   bwrap, and with it the PID namespace.
 3. Guard (`sandbox_child.py`): an audit hook (PEP 578) blocks sockets, new processes, ctypes and
    other raw-memory modules, signals, writes outside the working directory and reads outside the
-   interpreter's and the system's library folders. It runs in both modes, as defence in depth.
+   interpreter's and the system's library folders, and names what it blocked. A second layer
+   only: PEP 578 says plainly that audit hooks are not a sandbox.
+
+Where bwrap cannot run (`isolation() == "guard"`: not installed, or no user namespaces), model
+code is refused (`SandboxUnavailable`) unless the caller asks for the guard alone with
+`unsafe_no_sandbox=True` (`--unsafe-no-sandbox` on the command line), which cards record.
 
 Reasons, checked in this order:
     syntax_error, no_tests, unsafe_import   static: nothing ran
@@ -33,11 +37,11 @@ Reasons, checked in this order:
     crashed            it ended without the child's report: a signal, os._exit, a broken interpreter
 
 Limits it does not close:
-- Without namespaces the guard is the only wall, and PEP 578 says plainly that audit hooks are
-  not a sandbox: it stops model code that stumbles into the network or the disk, not code written
-  to escape (an interpreter bug, a C extension that opens files itself).
-- The kernel never applies RLIMIT_NPROC to uid 0, even inside a user namespace: a parent running
-  as root relies on the guard to stop a fork bomb and on the PID namespace to clean up after one.
+- With `unsafe_no_sandbox` the guard is the only wall: it stops model code that stumbles into
+  the network or the disk, not code written to escape.
+- Without pyseccomp/libseccomp a parent running as root has no kernel limit on processes (the
+  kernel never applies RLIMIT_NPROC to uid 0 outside): the PID namespace cleans up after a fork
+  bomb, the guard stops it.
 - The tests run in the same interpreter as the solution, so code written to cheat (reading the
   child's frames for its nonce, an object whose __eq__ is always True) can forge a pass. The
   sandbox makes an accidental pass (sys.exit(0), os._exit(0)) impossible, not a deliberate one.
@@ -49,13 +53,11 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import json
 import math
 import os
 import secrets
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -67,7 +69,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cage
+
 CHILD = Path(__file__).with_name("sandbox_child.py")
+CHILD_INSIDE = "/opt/schoolhouse/sandbox_child.py"  # where the cage shows it
 STARTUP_S = 2.0  # namespace setup and interpreter start, added to timeout_s for the wall clock
 TAIL_CHARS = 2000
 # Modules that exist to reach the network, start processes or run native code: no exercise needs
@@ -86,13 +91,6 @@ UNSAFE_MODULES = frozenset(
 )
 # The child's verdicts on its status line; anything else written there is ignored.
 CHILD_REASONS = frozenset({"test_failed", "memory_exceeded", "output_exceeded"})
-NAMESPACES = (
-    *("--user", "--map-root-user", "--net", "--mount"),
-    *("--pid", "--fork", "--mount-proc", "--kill-child"),
-)
-# The PID namespace's init (pid 1) ignores signals it has no handler for, SIGXCPU included: a shell
-# is init, and Python runs as its child. (`exit $?` keeps the shell from exec-ing the command.)
-INIT = ("/bin/sh", "-c", '"$@"; exit $?', "sh")
 ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -114,6 +112,10 @@ class SandboxResult:
     stderr_tail: str = ""
 
 
+class SandboxUnavailable(RuntimeError):
+    """bwrap cannot run here and the caller did not accept the guard alone."""
+
+
 class _Rejected(Exception):
     def __init__(self, reason: str, detail: str = ""):
         self.reason, self.detail = reason, detail
@@ -130,19 +132,21 @@ def run_tests(
     open_files: int = 64,
     mode: str | None = None,
     guard: bool = True,
+    unsafe_no_sandbox: bool = False,
 ) -> SandboxResult:
     """Run `solution`, then `tests` (asserts, and any top-level `test_*` functions they define).
 
     Limits: timeout_s of CPU time (timeout_s + STARTUP_S of wall clock), memory_mb of address
     space, file_mb per file and per output stream, max_processes more processes or threads than
-    the user already runs, open_files descriptors. `mode` is "namespaces" or "guard" (None: `isolation()`); `guard=False` leaves the audit hook
-    out, which only a test of the kernel layer alone should want."""
+    the user already runs, open_files descriptors. `mode` is "bwrap" or "guard" (None:
+    `isolation()`, and "guard" only with `unsafe_no_sandbox`, else SandboxUnavailable);
+    `guard=False` leaves the audit hook out, which only a test of the kernel layer should want."""
+    mode = mode or require_isolation(unsafe_no_sandbox)
     start = time.monotonic()
     try:
         test_functions = _static_check(solution, tests)
     except _Rejected as r:
         return SandboxResult(False, r.reason, r.detail, time.monotonic() - start)
-    mode = mode or isolation()
     nonce = secrets.token_hex(16)
     job = {
         "solution": solution,
@@ -150,7 +154,6 @@ def run_tests(
         "test_functions": test_functions,
         "nonce": nonce,
         "guard": guard,
-        "read_only": mode == "namespaces",
         "limits": {
             "cpu_s": math.ceil(timeout_s),
             "memory_bytes": memory_mb << 20,
@@ -169,16 +172,25 @@ def run_tests(
             open(root / "stdout", "w+b") as out,
             open(root / "stderr", "w+b") as err,
             open(root / "status", "w+b") as status,
+            cage.seccomp_file() if mode == "bwrap" else contextlib.nullcontext() as seccomp,
         ):
+            fds = [status.fileno()]
             command = [sys.executable, "-I", "-B", "-u", str(CHILD), str(status.fileno())]
-            if mode == "namespaces":
-                command = [_unshare(), *NAMESPACES, *INIT, *command]
+            if mode == "bwrap":
+                command[0], command[4] = cage.interpreter(), CHILD_INSIDE
+                fds += [seccomp.fileno()] if seccomp is not None else []
+                command = cage.bwrap_command(
+                    command,
+                    work=work,
+                    files={CHILD_INSIDE: CHILD},
+                    seccomp_fd=seccomp.fileno() if seccomp is not None else None,
+                )
             env = {**ENV, "HOME": str(work), "TMPDIR": str(work)}
-            timed_out, rc = _spawn(command, work, env, out, err, status, json.dumps(job), timeout_s)
+            timed_out, rc = _spawn(command, work, env, out, err, fds, json.dumps(job), timeout_s)
             status.seek(0)
             lines = status.read(1 << 16).decode(errors="replace").splitlines()
             stdout, stderr = _tail(out), _tail(err)
-    wrapped = mode == "namespaces"
+    wrapped = mode == "bwrap"
     reason, detail = _verdict(lines, nonce, rc, timed_out, wrapped)
     return SandboxResult(reason is None, reason, detail, time.monotonic() - start, stdout, stderr)
 
@@ -192,15 +204,30 @@ def run_many(
         return list(pool.map(lambda item: run_tests(*item, **limits), items))
 
 
-@functools.cache
 def isolation() -> str:
-    """The kernel layer this machine allows: "namespaces" when unprivileged user, network, mount
-    and PID namespaces work (probed once per process by running a test in them), else "guard"."""
-    if sys.platform.startswith("linux") and shutil.which("unshare"):
-        probe = run_tests("x = 1\n", "assert x == 1\n", timeout_s=20, mode="namespaces")
-        if probe.passed:
-            return "namespaces"
-    return "guard"
+    """The kernel layer this machine allows: "bwrap" when bubblewrap builds its cage here
+    (probed once per process), else "guard", the in-interpreter layer alone."""
+    return "bwrap" if cage.unavailable() is None else "guard"
+
+
+def require_isolation(unsafe_no_sandbox: bool = False) -> str:
+    """The mode to run model code in: "bwrap", or "guard" when the caller accepts it; else
+    SandboxUnavailable, whose message says why and what to do, in one line."""
+    why = cage.unavailable()
+    if why is None:
+        return "bwrap"
+    if unsafe_no_sandbox:
+        return "guard"
+    raise SandboxUnavailable(
+        f"refusing to run model-written code without a sandbox: {why}; install bubblewrap and "
+        "allow unprivileged user namespaces, or pass --unsafe-no-sandbox to run it guarded "
+        "only by an audit hook"
+    )
+
+
+def mode_label(mode: str) -> str:
+    """How a mode is recorded on cards and job files."""
+    return cage.describe() if mode == "bwrap" else "unsafe-no-sandbox (audit-hook guard only)"
 
 
 def _static_check(solution: str, tests: str) -> list[str]:
@@ -260,7 +287,7 @@ def _imports(tree: ast.AST) -> Iterator[str]:
                 yield node.args[0].value
 
 
-def _spawn(command, work, env, out, err, status, job: str, timeout_s: float) -> tuple[bool, int]:
+def _spawn(command, work, env, out, err, fds, job: str, timeout_s: float) -> tuple[bool, int]:
     """Start the child, feed it the job, wait; then kill its process group, whatever it started."""
     try:
         proc = subprocess.Popen(
@@ -270,7 +297,7 @@ def _spawn(command, work, env, out, err, status, job: str, timeout_s: float) -> 
             stdin=subprocess.PIPE,
             stdout=out,
             stderr=err,
-            pass_fds=(status.fileno(),),
+            pass_fds=tuple(fds),
             start_new_session=True,  # its own process group, killed as one
         )
     except OSError as e:
@@ -322,8 +349,3 @@ def _tail(f) -> str:
     size = f.seek(0, os.SEEK_END)
     f.seek(max(0, size - 4 * TAIL_CHARS))
     return f.read().decode(errors="replace")[-TAIL_CHARS:]
-
-
-@functools.cache
-def _unshare() -> str:
-    return shutil.which("unshare") or "unshare"

@@ -16,7 +16,6 @@ Standard library only: it runs before, and apart from, anything the project inst
 
 import contextlib
 import errno
-import gc
 import json
 import os
 import resource
@@ -84,9 +83,6 @@ WRITES = {
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Readable besides the working directory and the interpreter's own folders.
 SYSTEM_READS = ("/usr", "/lib", "/lib64", "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
-# mount_setattr(2), Linux 5.12: one call makes a whole mount tree read-only. The number is the same
-# on every architecture that uses the generic syscall table (x86-64 and arm64 included).
-SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MS_BIND = 442, -100, 0x8000, 1, 4096
 
 
 def report(fd: int, line: str) -> None:
@@ -122,89 +118,102 @@ def set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
-def make_read_only(work: str) -> None:
-    """Every mount read-only but the working directory. The parent started us as root of new user
-    and mount namespaces, so this changes our view of the file system only."""
-    import ctypes
+def make_guard(status_fd: int, work: str):
+    """The audit hook: it raises PermissionError for a forbidden operation and reports it.
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    Everything it uses is bound here, in its closure, so that code which rebinds this module's
+    globals (`sys.modules[...].BLOCKED = frozenset()`) or the builtins changes nothing it
+    checks; the function itself is referenced from nowhere the code can reach."""
+    blocked, native, writes, write_flags = BLOCKED, NATIVE, WRITES, WRITE_FLAGS
+    writable = (work, "/dev/null")
+    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
+    readable = (work, f"/proc/{os.getpid()}", os.path.realpath(__file__), *SYSTEM_READS)
+    readable += tuple({os.path.realpath(p) for p in found if p})
+    reported: set[str] = set()
+    realpath, fsdecode, isdir, isabs = (
+        os.path.realpath,
+        os.fsdecode,
+        os.path.isdir,
+        os.path.isabs,
+    )
+    _any, _isinstance, _int, _tuple, _str = any, isinstance, int, tuple, str
+    _permission_error, _report = PermissionError, report
 
-    class MountAttr(ctypes.Structure):
-        _fields_ = [(f, ctypes.c_uint64) for f in ("set", "clear", "propagation", "userns_fd")]
+    def block(what: str) -> None:
+        name = what.split()[0]
+        if name not in reported:
+            reported.add(name)
+            _report(status_fd, f"violation {what}")
+        raise _permission_error(f"blocked by the sandbox: {what}")
 
-    def call(result: int, what: str) -> None:
-        if result != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, f"{what}: {os.strerror(code)}")
+    def as_path(value) -> str | None:
+        if _isinstance(value, _int):
+            return None  # a file descriptor: its path was checked when it was opened
+        text = fsdecode(value)
+        # the kernel resolves a relative path against dir_fd, which the event does not carry
+        if not isabs(text) and ".." in text.split("/"):
+            block(f"relative path {text}")
+        return realpath(text)
 
-    def setattr_(path: str, flags: int, attr: MountAttr) -> int:
-        args = (SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, ctypes.byref(attr), 32)
-        return libc.syscall(*(ctypes.c_long(a) if isinstance(a, int) else a for a in args))
+    def inside(path: str, roots) -> bool:
+        return _any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
-    call(libc.mount(work.encode(), work.encode(), None, ctypes.c_ulong(MS_BIND), None), "bind")
-    os.chdir(work)  # the old working directory still points below the new mount
-    call(setattr_("/", AT_RECURSIVE, MountAttr(set=MOUNT_ATTR_RDONLY)), "read-only /")
-    call(setattr_(work, 0, MountAttr(clear=MOUNT_ATTR_RDONLY)), "writable work dir")
-    # forget ctypes (this frame's objects go when it returns): the guard lets nothing import it
-    for name in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes")]:
-        del sys.modules[name]
-    gc.collect()
-
-
-def as_path(value) -> str | None:
-    if isinstance(value, int):
-        return None  # a file descriptor: its path was checked when it was opened
-    return os.path.realpath(os.fsdecode(value))
-
-
-def inside(path: str, roots) -> bool:
-    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
-
-
-class Guard:
-    """The audit hook. It raises PermissionError for a forbidden operation and reports it."""
-
-    def __init__(self, status_fd: int, work: str):
-        self.status_fd, self.work = status_fd, work
-        self.writable = (work, "/dev/null")
-        found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
-        self.readable = (work, f"/proc/{os.getpid()}", os.path.realpath(__file__), *SYSTEM_READS)
-        self.readable += tuple({os.path.realpath(p) for p in found if p})
-        self.reported: set[str] = set()
-
-    def __call__(self, event: str, args: tuple) -> None:
-        if event in BLOCKED:
-            self.block(event)
-        elif event == "open":
-            self.check_open(*args[:3])
-        elif event in WRITES:
-            for i in WRITES[event]:
-                path = as_path(args[i])  # sqlite3's ":memory:" resolves inside the work dir
-                if path is not None and not inside(path, self.writable):
-                    self.block(f"{event} {path}")
-        elif event == "import" and args[0].rpartition(".")[2] in NATIVE:
-            # also raised by importlib.util.module_from_spec, under any package name
-            self.block(f"import {args[0]}")
-
-    def check_open(self, file, mode, flags) -> None:
+    def check_open(file, mode, flags) -> None:
         path = as_path(file)
         if path is None:
             return
-        writes = (flags or 0) & WRITE_FLAGS or any(c in (mode or "") for c in "wax+")
-        if writes and not inside(path, self.writable):
-            self.block(f"open {path} for writing")
-        if not inside(path, self.readable):
-            self.block(f"open {path}")
+        wants_write = (flags or 0) & write_flags or _any(c in (mode or "") for c in "wax+")
+        if wants_write and not inside(path, writable):
+            block(f"open {path} for writing")
+        if not inside(path, readable):
+            block(f"open {path}")
         # a directory opened outside would anchor os.open(..., dir_fd=) writes the hook cannot see
-        if not inside(path, (self.work,)) and os.path.isdir(path):
-            self.block(f"open directory {path}")
+        if not inside(path, (work,)) and isdir(path):
+            block(f"open directory {path}")
 
-    def block(self, what: str) -> None:
-        name = what.split()[0]
-        if name not in self.reported:
-            self.reported.add(name)
-            report(self.status_fd, f"violation {what}")
-        raise PermissionError(f"blocked by the sandbox: {what}")
+    def guard(event: str, args: tuple) -> None:
+        if event in blocked:
+            block(event)
+        elif event == "open":
+            check_open(*args[:3])
+        elif event in writes:
+            for i in writes[event]:
+                path = as_path(args[i])  # sqlite3's ":memory:" resolves inside the work dir
+                if path is not None and not inside(path, writable):
+                    block(f"{event} {path}")
+        elif event in ("os.listdir", "os.scandir"):
+            path = as_path(args[0] if args[0] is not None else ".")
+            if path is not None and not inside(path, readable):
+                block(f"{event} {path}")
+        elif event == "os.chdir":
+            path = as_path(args[0])
+            if path is None or not inside(path, (work,)):
+                block(f"os.chdir {path if path is not None else 'to a descriptor'}")
+        elif event == "import" and args[0].rpartition(".")[2] in native:
+            # also raised by importlib.util.module_from_spec, under any package name
+            block(f"import {args[0]}")
+
+    def refuse(name: str):
+        def refused(*args, **kwargs):
+            block(name)
+
+        return refused
+
+    return guard, refuse
+
+
+def close_unaudited(refuse) -> None:
+    """Functions that raise no audit event: a FIFO or device node anywhere, a pidfd to signal
+    the parent. The kernel refuses them too; here they are named."""
+    import posix
+    import signal
+
+    for module, name in [
+        *((m, n) for m in (os, posix) for n in ("mknod", "mkfifo", "pidfd_open")),
+        (signal, "pidfd_send_signal"),
+    ]:
+        if hasattr(module, name):
+            setattr(module, name, refuse(f"{module.__name__}.{name}"))
 
 
 def run(job: dict, status_fd: int) -> None:
@@ -219,8 +228,14 @@ def run(job: dict, status_fd: int) -> None:
         import _posixsubprocess
 
         _posixsubprocess.fork_exec = blocked
-        sys.addaudithook(Guard(status_fd, os.path.realpath(os.getcwd())))
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        guard, refuse = make_guard(status_fd, os.path.realpath(os.getcwd()))
+        close_unaudited(refuse)
+        sys.addaudithook(guard)
+    # the code's own __main__, not this program's module
+    main_module = type(sys)("__main__")
+    sys.modules["__main__"] = main_module
+    namespace = main_module.__dict__
+    namespace["__builtins__"] = __builtins__
     try:
         for filename, source in (("solution.py", job["solution"]), ("tests.py", job["tests"])):
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -250,12 +265,6 @@ def run(job: dict, status_fd: int) -> None:
 def main() -> None:
     status_fd = int(sys.argv[1])
     job = json.loads(sys.stdin.buffer.read())
-    if job["read_only"]:
-        try:
-            make_read_only(os.path.realpath(os.getcwd()))
-        except OSError as e:
-            report(status_fd, f"fail setup {e}")
-            os._exit(125)
     set_limits(job["limits"])
     run(job, status_fd)
 
