@@ -8,6 +8,7 @@ schoolhouse annotate web/ --out out/annotations -n 2000
 schoolhouse classifier train --annotations out/annotations --out out/edu-clf
 schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf --dedup exact,minhash
 schoolhouse pipeline --web web/ --out out/pipeline
+schoolhouse sandbox check solution.py tests.py
 """
 
 from __future__ import annotations
@@ -309,10 +310,12 @@ def teacher_serve(
 
 from .cli_graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
 from .cli_pipeline import pipeline_cmd  # noqa: E402
+from .cli_sandbox import sandbox_group  # noqa: E402
 from .cli_student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
 for command in (
     pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
+    sandbox_group,
 ):  # fmt: skip
     main.add_command(command)
 

@@ -193,3 +193,30 @@ def test_run_many_keeps_the_order():
     items = [(ADD, "assert add(1, 2) == 3\n"), (ADD, "assert add(1, 2) == 0\n"), ("def", "")] * 2
     results = run_many(items, workers=2)
     assert [r.reason for r in results] == [None, "test_failed", "syntax_error"] * 2
+
+
+def test_without_bwrap_model_code_is_refused_unless_unsafe_is_asked(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from schoolhouse import sandbox
+    from schoolhouse.cli import main
+    from schoolhouse.config import ExercisesConfig
+    from schoolhouse.exercises import ExercisesKind
+
+    monkeypatch.setattr(sandbox.cage, "unavailable", lambda: "bwrap is not installed")
+    with pytest.raises(sandbox.SandboxUnavailable, match="--unsafe-no-sandbox"):
+        run_tests(ADD, "assert add(1, 2) == 3\n")
+    assert run_tests(ADD, "assert add(1, 2) == 3\n", unsafe_no_sandbox=True).passed
+    (tmp_path / "s.py").write_text(ADD)
+    (tmp_path / "t.py").write_text("assert add(1, 2) == 3\n")
+    files = [str(tmp_path / "s.py"), str(tmp_path / "t.py")]
+    refused = CliRunner().invoke(main, ["sandbox", "check", *files])
+    assert refused.exit_code == 2 and "bwrap is not installed" in refused.output
+    unsafe = CliRunner().invoke(main, ["sandbox", "check", *files, "--unsafe-no-sandbox"])
+    assert unsafe.exit_code == 0 and '"sandbox": "unsafe-no-sandbox' in unsafe.output
+    config = ExercisesConfig(n=1, out=tmp_path / "out")
+    with pytest.raises(sandbox.SandboxUnavailable):
+        ExercisesKind.load(config, None)
+    kind = ExercisesKind.load(config.model_copy(update={"unsafe_no_sandbox": True}), None)
+    assert kind.sandbox_mode == "guard" and "unsafe" in kind.job_info()["sandbox"]
+    assert "--unsafe-no-sandbox" in kind.sandbox_text()
