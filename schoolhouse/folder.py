@@ -16,16 +16,18 @@ duplicated and no shard is ever half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .outdir import locked
 
 STATE = ".schoolhouse"
 
@@ -53,20 +55,6 @@ def write_table_atomic(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
-def in_place(out: Path, write: Callable[[Path], None], replace: bool = False) -> None:
-    """Write a folder through a hidden sibling and rename it into place."""
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        write(tmp)
-        if replace and out.exists():
-            shutil.rmtree(out)
-        os.rename(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 class DatasetFolder:
     def __init__(
         self,
@@ -84,6 +72,7 @@ class DatasetFolder:
         self._segment = -1
         self._rows_in_segment = 0
         self._last_sync = time.monotonic()
+        self._lock: contextlib.ExitStack | None = None
 
     # -- opening -----------------------------------------------------------------------------
     def check(self, job: dict[str, Any]) -> None:
@@ -115,7 +104,12 @@ class DatasetFolder:
     def open(self, job: dict[str, Any]) -> bool:
         """Claim the folder for `job` and seal what an interrupted run left in its journal.
 
-        Returns whether any journal was sealed (the set of finished prompts then grew)."""
+        Returns whether any journal was sealed (the set of finished prompts then grew). A
+        second run on the same folder is refused (outdir.locked) until `close`."""
+        if self._lock is None:
+            lock = contextlib.ExitStack()
+            lock.enter_context(locked(self.root))
+            self._lock = lock
         self.check(job)
         self.state.mkdir(parents=True, exist_ok=True)
         if not (self.state / "job.json").exists():
@@ -195,7 +189,12 @@ class DatasetFolder:
         return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
 
     def close(self) -> None:
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
 
     # -- reading -----------------------------------------------------------------------------
     def read(self, which: str = "data", columns: list[str] | None = None) -> pa.Table:

@@ -19,7 +19,9 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
     from; shuffled by seed. Written through a hidden sibling and renamed into place."""
     import random
 
-    from .folder import in_place
+    from .outdir import check_new_or_own, in_place
+
+    check_new_or_own(out, "merge", _made_by_merge)  # before reading anything
 
     rows, parts = [], {}
     for name, folder in sources.items():
@@ -42,8 +44,13 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
         (tmp / "merge.json").write_text(json.dumps(meta, indent=2))
         (tmp / "README.md").write_text(merged_card(meta))
 
-    in_place(out, write, replace=True)
+    in_place(out, write, "merge", also_own=_made_by_merge)
     return meta
+
+
+def _made_by_merge(folder: Path) -> bool:
+    """A merged folder written before folders were marked: exactly what merge writes."""
+    return {p.name for p in folder.iterdir()} == {"data", "merge.json", "README.md"}
 
 
 def merged_card(meta: dict) -> str:

@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from .config import WebFilterConfig
 from .folder import write_atomic
+from .outdir import locked, temp_sibling
 from .readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
 from .records import Document
 
@@ -265,11 +266,15 @@ def check_filter(config: WebFilterConfig) -> list[list[Path]]:
 
 
 def filter_web(config: WebFilterConfig, log=print) -> FilterSummary:
+    # a second run on the same --out is refused; the temp folder is this run's alone
+    with locked(config.out):
+        return _filter_web(config, log)
+
+
+def _filter_web(config: WebFilterConfig, log) -> FilterSummary:
     shards = check_filter(config)
     out = config.out
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # a killed run's; ours by name
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    tmp = temp_sibling(out)
     stage = tmp / ".stage"
     stage.mkdir(parents=True)
     summary = FilterSummary(str(out), steps_of(config), shards=len(shards), workers=config.workers)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainClassifierConfig
-from ..folder import in_place
+from ..outdir import in_place
 from .features import make_features
 from .labels import Labeled, LabelError, read_labeled
 from .metrics import format_metrics, markdown_metrics, plot_pr_curve, score_metrics, to_class
@@ -110,9 +110,14 @@ def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] =
         plot_pr_curve(folder / "pr_curve.png", test.y, predicted, config.threshold, clf.recipe)
         (folder / "report.md").write_text(model_report(meta))
 
-    in_place(out, write)
+    in_place(out, write, "classifier train")
     log(format_metrics(metrics))
     return meta
+
+
+def _made_by_eval(folder: Path) -> bool:
+    """An eval folder written before folders were marked: exactly what eval writes."""
+    return {p.name for p in folder.iterdir()} == {"metrics.json", "pr_curve.png", "report.md"}
 
 
 def public_name(estimator) -> str:
@@ -175,7 +180,8 @@ def evaluate_classifier(
             "![precision-recall curve](pr_curve.png)\n"
         )
 
-    in_place(out, write, replace=True)
+    # its own earlier eval of the same data is redone; any other folder is refused
+    in_place(out, write, "classifier eval", also_own=_made_by_eval)
     log(format_metrics(metrics))
     log(f"saved in {out}")
     return result | {"out": str(out)}

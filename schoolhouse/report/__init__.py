@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from ..folder import STATE, write_atomic
+from ..outdir import OutError, locked
 from . import datasets, training
 
 KINDS = {
@@ -71,8 +72,9 @@ def folder_section(folder: Path) -> str:
     )
 
 
+GENERATOR = '<meta name="generator" content="schoolhouse report">'
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8">{generator}<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 2rem; max-width: 1500px; color: #222; }}
 h1 {{ font-weight: 600; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .3rem; }}
@@ -89,8 +91,33 @@ def write_report(
     folders: list[Path], out: Path, *, title: str = "schoolhouse report", intro: str = ""
 ) -> Path:
     """One page over the folders, in the order given; `intro` is HTML put before them."""
-    sections = "".join(folder_section(Path(f)) for f in folders)
     out = Path(out)
-    page = PAGE.format(title=html.escape(title), intro=intro, sections=sections)
-    write_atomic(out, page)
+    check_out(out)  # before any work
+    sections = "".join(folder_section(Path(f)) for f in folders)
+    page = PAGE.format(
+        generator=GENERATOR, title=html.escape(title), intro=intro, sections=sections
+    )
+    with locked(out):
+        check_out(out)
+        write_atomic(out, page)
     return out
+
+
+def check_out(out: Path) -> None:
+    """--out is a new file or a report this command wrote: never a folder, a dataset card or
+    any other file (OutError, one line)."""
+    if out.is_dir():
+        raise OutError(f"{out} is a folder: --out names the HTML file to write")
+    if not out.exists():
+        return
+    try:
+        with open(out, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise OutError(f"{out}: cannot read it to check it is a report ({e.strerror})") from None
+    # reports written before the generator tag carry the page's <title>schoolhouse ...
+    if GENERATOR not in head and "<title>schoolhouse" not in head:
+        raise OutError(
+            f"{out} exists and is not a schoolhouse report: refusing to overwrite it; "
+            "choose a new --out"
+        )

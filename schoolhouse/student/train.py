@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
+from ..outdir import check_new_or_own, locked, mark
 from . import checkpoint as ckpt
 from .config import PretrainConfig
 from .data import Batches, eval_windows, fingerprint, read_texts, tokenize
@@ -156,6 +158,29 @@ def evaluate_loss(model, windows, autocast, device, batch_size: int) -> float:
 
 
 def pretrain(
+    config: PretrainConfig,
+    *,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Summary:
+    """Train, or resume the run in `config.out`. --out is a new folder or this command's own
+    run (outdir): a dataset or any other folder is refused, and so is a second run on it."""
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun's other ranks: rank 0 holds the lock
+        return _pretrain(config, progress=progress, on_step=on_step)
+    out = config.out
+    with locked(out):
+        check_new_or_own(out, "pretrain", _made_by_pretrain)
+        out.mkdir(parents=True, exist_ok=True)
+        mark(out, "pretrain")
+        return _pretrain(config, progress=progress, on_step=on_step)
+
+
+def _made_by_pretrain(folder: Path) -> bool:
+    """A run folder from before folders were marked: it holds a checkpoint or a tokenizer."""
+    return (folder / ckpt.CHECKPOINT).is_file() or (folder / "tokenizer.json").is_file()
+
+
+def _pretrain(
     config: PretrainConfig,
     *,
     progress: bool = True,

@@ -58,7 +58,7 @@ def good_and_bad():
 def check_round_trip(config, meta, labels, tmp_path):
     folder = config.out
     assert {p.name for p in folder.iterdir()} == {
-        "model.joblib", "classifier.json", "report.md", "pr_curve.png"
+        "model.joblib", "classifier.json", "report.md", "pr_curve.png", ".schoolhouse"
     }  # fmt: skip
     assert not list(folder.parent.glob(f".{folder.name}.tmp-*"))
     saved = json.loads((folder / "classifier.json").read_text())
