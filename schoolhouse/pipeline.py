@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from .config import PipelineConfig
 from .folder import write_atomic
+from .outdir import check_new_or_own, locked
 
 STEPS = (
     "stories", "textbooks", "annotate", "classifier", "filter", "merge", "pretrain", "evaluate",
@@ -93,6 +94,8 @@ class Pipeline:
                     "rerun with the same settings to resume, or choose a new --out"
                 )
             return state
+        # no pipeline.json: a new or empty folder, never one another command made
+        check_new_or_own(self.config.out, "pipeline")
         return {"config": settings, "steps": {}}
 
     def _save(self) -> None:
@@ -101,8 +104,9 @@ class Pipeline:
 
     def run(self, progress: bool = True) -> dict:
         try:
-            for name in STEPS:
-                self.step(name, progress)
+            with locked(self.config.out):  # a second pipeline on the same --out is refused
+                for name in STEPS:
+                    self.step(name, progress)
         finally:
             self.teachers.close()
         return self.state

@@ -171,3 +171,13 @@ def test_report_out_never_overwrites_a_card_or_takes_a_folder(tmp_path, dataset)
     folder = CliRunner().invoke(main, ["report", str(dataset), "--out", str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder" in folder.output
     assert "Traceback" not in folder.output
+
+
+def test_pipeline_refuses_a_folder_it_did_not_make(tmp_path, dataset):
+    from schoolhouse.config import PipelineConfig
+    from schoolhouse.pipeline import Pipeline
+
+    before = snapshot(dataset)
+    with pytest.raises(OutError, match="not `schoolhouse pipeline`"):
+        Pipeline(PipelineConfig(out=dataset, stories=1), log=lambda m: None)
+    assert snapshot(dataset) == before
