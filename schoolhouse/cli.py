@@ -171,11 +171,13 @@ def format_summary(summary) -> str:
 @click.option("--private", is_flag=True, help="create the repo private")
 @click.option("--revision", default=None, help="branch to commit to (created if missing)")
 @click.option(
-    "--retries", default=5, show_default=True, help="retries on rate limits and server errors"
-)
+    "--retries", type=click.IntRange(min=0), default=5, show_default=True,
+    help="retries on rate limits and server errors",
+)  # fmt: skip
 @click.option(
-    "--backoff", default=2.0, show_default=True, help="first retry delay, doubled each time (s)"
-)
+    "--backoff", type=click.FloatRange(min=0), default=2.0, show_default=True,
+    help="first retry delay, doubled each time (s)",
+)  # fmt: skip
 def publish_cmd(
     folder: Path, repo: str, private: bool, revision: str | None, retries: int, backoff: float
 ) -> None:
@@ -199,10 +201,10 @@ def publish_cmd(
     except USER_ERRORS as e:
         fail(f"{e}; nothing was published" if "Publish" in type(e).__name__ else str(e))
     except Exception as e:  # the Hub's own errors after retries: say so, and how to resume
-        fail(
-            f"publishing failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
-            "rerun the same command to finish"
-        )
+        from .publish import redact
+
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        fail(f"publishing failed ({redact(first)}); rerun the same command to finish")
     click.echo(url)
 
 

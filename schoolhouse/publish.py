@@ -11,6 +11,7 @@ Hub already holds are not sent again, and the commit replaces files instead of a
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -69,6 +70,20 @@ def resolve_token(token: str | None = None) -> str:
     return token
 
 
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` without the token: any of `secrets` (the one in use, HF_TOKEN), an `hf_...`
+    token, or the credentials after `Bearer`, which a server may echo in an error."""
+    for secret in {*secrets, os.environ.get("HF_TOKEN")}:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = re.sub(r"(?i)\b(bearer)\s+[^\s'\",;]+", r"\1 ***", text)
+    return re.sub(r"\bhf_[A-Za-z0-9]{8,}", "hf_***", text)
+
+
+class PublishFailed(Exception):
+    """The Hub failed after the retries; the message is redacted."""
+
+
 def with_retries(call: Callable, retries: int = 5, backoff: float = 2.0, log=print):
     """Retry rate limits, server errors and dropped connections with exponential backoff."""
     from huggingface_hub.errors import HfHubHTTPError
@@ -98,14 +113,28 @@ def publish(
     backoff: float = 2.0,
     log=print,
 ) -> str:
-    """Upload the folder as a dataset repo; return the commit URL."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
-
+    """Upload the folder as a dataset repo; return the commit URL. Errors from the Hub come
+    back as PublishFailed, and every message and log line is redacted (`redact`)."""
     folder = Path(folder)
     check_repo(repo)
     files = check_folder(folder)
-    api = HfApi(token=resolve_token(token))
+    token = resolve_token(token)
+    try:
+        return _publish(
+            folder, files, repo, private, revision, token, retries, backoff,
+            lambda message: log(redact(message, token)),
+        )  # fmt: skip
+    except PublishError as e:
+        raise PublishError(redact(str(e), token)) from None
+    except Exception as e:  # the Hub's errors after retries; `from None`: no unredacted cause
+        raise PublishFailed(redact(f"{type(e).__name__}: {e}", token)) from None
+
+
+def _publish(folder, files, repo, private, revision, token, retries, backoff, log) -> str:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=token)
     try:
         user = api.whoami()["name"]
     except HfHubHTTPError as e:

@@ -265,8 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
         status = hub._take_failure(split.path)
         try:
-            if status is not None:
-                raise HubError(status, f"Injected failure {status}")
+            if status is not None:  # echoes the header, as a misconfigured proxy might
+                raise HubError(status, f"Injected failure {status}; refused {auth}")
             if self.token and hub.tokens is not None and self.token not in hub.tokens:
                 raise HubError(401, NO_TOKEN)
             self._route(hub, method, split.path)

@@ -124,3 +124,33 @@ def test_an_interrupted_upload_finishes_on_rerun_without_duplicates(folder, hub,
     assert load(env, "alice/tiny") == list(range(6))
     kept = pq.read_table(next(folder.glob("data/*.parquet"))).num_rows
     assert kept == 6
+
+
+def test_the_token_is_redacted_from_every_message(folder, hub, tmp_path):
+    token = "hf_" + "Secret0123456789" * 2
+    env = env_for(hub, tmp_path, token=token)
+    hub.fail_next("/api/datasets/alice/tiny/commit", 500, 100)  # its error echoes the header
+    result = run(env, str(folder), "--repo", "alice/tiny", "--retries", "1")
+    assert result.returncode == 2 and "rerun the same command to finish" in result.stderr
+    assert token not in result.stdout + result.stderr
+    # the whole exception, not only the line the command prints
+    code = (
+        "import sys; from schoolhouse.publish import publish\n"
+        "try:\n    publish(sys.argv[1], 'alice/tiny', retries=0, log=print)\n"
+        "except Exception as e:\n    import traceback; traceback.print_exc(); print(repr(e))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], env=env, capture_output=True, text=True
+    )
+    assert "refused Bearer ***" in done.stdout, done
+    assert token not in done.stdout + done.stderr
+    result = run(env, str(folder), "--repo", "alice/tiny", "--retries", "-1")
+    assert result.returncode == 2 and "--retries" in result.stderr
+
+
+def test_redact():
+    from schoolhouse.publish import redact
+
+    text = "refused Bearer abc.def-123, token secret-token-123 and hf_abcdefghijklmnop"
+    clean = redact(text, "secret-token-123")
+    assert clean == "refused Bearer ***, token *** and hf_***"
