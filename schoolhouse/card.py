@@ -22,9 +22,21 @@ def size_category(n: int) -> str:
 
 
 def yaml_header(
-    license: str, rows: int, tags: list[str], has_kept: bool, has_rejected: bool
+    license: str,
+    rows: int,
+    tags: list[str],
+    has_kept: bool,
+    has_rejected: bool,
+    folder: Path | None = None,
 ) -> str:
-    """`configs` lists only folders that hold shards: `datasets` refuses a pattern with no file."""
+    """`configs` lists only folders that hold shards: `datasets` refuses a pattern with no file.
+
+    With nothing kept, the rejected rows are a `rejected` split, never `train`: a single config
+    is the default one, and `load_dataset(folder, split="train")` must not hand out rejects.
+    `dataset_info` states the shards' sizes (`folder`): `datasets` caches a local folder under
+    its name and a hash of the card's configs and info, so without it two runs' folders named
+    alike (runs/1/stories, runs/2/stories) shared one cache entry and the second loaded the
+    first one's rows."""
     lines = [
         "---",
         f"license: {license}",
@@ -49,10 +61,25 @@ def yaml_header(
         lines += [
             "- config_name: rejected",
             "  data_files:",
-            "  - split: train",
+            f"  - split: {'train' if has_kept else 'rejected'}",
             "    path: rejected/*.parquet",
         ]
+    if folder is not None:
+        lines += dataset_info(Path(folder), has_kept, has_rejected)
     return "\n".join(lines + ["---", ""])
+
+
+def dataset_info(folder: Path, has_kept: bool, has_rejected: bool) -> list[str]:
+    """Each config's download size in bytes: true, and different for different shards."""
+    lines = ["dataset_info:"]
+    for config, sub, present in (
+        ("default", "data", has_kept),
+        ("rejected", "rejected", has_rejected),
+    ):
+        if present:
+            size = sum(p.stat().st_size for p in (folder / sub).glob("*.parquet"))
+            lines += [f"- config_name: {config}", f"  download_size: {size}"]
+    return lines if len(lines) > 1 else []
 
 
 def run_totals(state: Path) -> dict:
@@ -231,6 +258,7 @@ repetition, required words), not truth or safety. Review before training anythin
         ["synthetic", "tinystories", "schoolhouse"],
         bool(folder.shards("data")),
         bool(folder.shards("rejected")),
+        folder.root,
     )
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
@@ -316,6 +344,7 @@ matters.
         tags,
         bool(folder.shards("data")),
         bool(folder.shards("rejected")),
+        folder.root,
     )
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))

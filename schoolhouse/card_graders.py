@@ -101,6 +101,7 @@ The documents keep the licenses of their sources.
         ["annotations", "educational-value", "fineweb-edu", "schoolhouse"],
         bool(folder.shards("data")),
         bool(folder.shards("rejected")),
+        folder.root,
     )
     path = config.out / "README.md"
     write_atomic(path, header + body.lstrip("\n"))
@@ -195,6 +196,7 @@ Input documents skipped as unreadable: {unreadable}.
         ["web", "filtered", "schoolhouse"],
         any((folder / "data").glob("*.parquet")),
         any((folder / "rejected").glob("*.parquet")),
+        folder,
     )
     path = folder / "README.md"
     write_atomic(path, header + body.lstrip("\n"))

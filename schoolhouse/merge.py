@@ -42,7 +42,8 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
             pa.Table.from_pylist(rows, MERGED_SCHEMA), tmp / "data" / "part-00000.parquet"
         )
         (tmp / "merge.json").write_text(json.dumps(meta, indent=2))
-        (tmp / "README.md").write_text(merged_card(meta))
+        size = (tmp / "data" / "part-00000.parquet").stat().st_size
+        (tmp / "README.md").write_text(merged_card(meta, size))
 
     in_place(out, write, "merge", also_own=_made_by_merge)
     return meta
@@ -53,7 +54,9 @@ def _made_by_merge(folder: Path) -> bool:
     return {p.name for p in folder.iterdir()} == {"data", "merge.json", "README.md"}
 
 
-def merged_card(meta: dict) -> str:
+def merged_card(meta: dict, size: int = 0) -> str:
+    """The card; `dataset_info` gives `datasets` a cache key that differs between two mixes in
+    folders of the same name (see card.yaml_header)."""
     lines = "\n".join(
         f"| {name} | `{p['path']}` | {p['rows']:,} | {p['words']:,} |"
         for name, p in meta["sources"].items()
@@ -64,6 +67,9 @@ tags: [synthetic, schoolhouse, training-mix]
 configs:
 - config_name: default
   data_files: data/*.parquet
+dataset_info:
+- config_name: default
+  download_size: {size}
 ---
 # Training mix
 

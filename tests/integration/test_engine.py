@@ -14,10 +14,11 @@ def test_engine_writes_one_verified_row_per_prompt(engine_teacher, tmp_path, ver
     summary = generate_stories(cfg, verify, teacher=engine_teacher, progress=False)
     assert summary.kept + sum(summary.rejected.values()) == 4
     assert summary.completion_tokens > 4 * 20 and summary.completions == 8
-    tables = [
-        datasets.load_dataset(str(cfg.out), name, split="train")
+    tables = [  # with nothing kept, the rejected rows are a `rejected` split, not `train`
+        table
         for name in (["default"] if summary.kept else [])
         + (["rejected"] if summary.rejected else [])
+        for table in datasets.load_dataset(str(cfg.out), name).values()
     ]
     rows = [r for t in tables for r in t]
     assert sorted(r["index"] for r in rows) == [0, 1, 2, 3]
@@ -73,6 +74,6 @@ def test_plain_sampling_records_that_it_was_not_steered(engine_teacher, tmp_path
 
 def _rows(folder, name):
     try:
-        return list(datasets.load_dataset(str(folder), name, split="train"))
+        return [r for t in datasets.load_dataset(str(folder), name).values() for r in t]
     except ValueError:  # no rows of that kind
         return []

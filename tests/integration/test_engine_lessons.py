@@ -25,7 +25,9 @@ EXERCISE_REASONS = {
 
 def all_rows(out, summary):
     names = (["default"] if summary.kept else []) + (["rejected"] if summary.rejected else [])
-    return [r for name in names for r in datasets.load_dataset(str(out), name, split="train")]
+    # with nothing kept, the rejected rows are a `rejected` split, not `train`
+    tables = [t for name in names for t in datasets.load_dataset(str(out), name).values()]
+    return [r for t in tables for r in t]
 
 
 def textbooks(config):
