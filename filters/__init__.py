@@ -20,6 +20,7 @@ from .meta_text import MetaText
 from .min_tokens import MinTokens
 from .repetition import Repetition
 from .required_words import RequiredWords
+from .run_on import RunOn
 from .truncated import Truncated
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "MinTokens",
     "Repetition",
     "RequiredWords",
+    "RunOn",
     "Truncated",
 ]
 
@@ -51,6 +53,7 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         Length(min_words=min_words, max_words=max_words),
         EnglishProse(),
         Repetition(),
+        RunOn(),
         MetaText(),
         RequiredWords(),
     ]

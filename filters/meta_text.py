@@ -21,7 +21,16 @@ ANYWHERE = re.compile(
     | \bin\ summary\b
     | \bsimple\ (?:words?|sentences?|language)\b
     | \b(?:plot\ twists?|foreshadowing|moral\ value|story\ features?)\b
-    | \b(?:(?<!moral\ of\ )this\ story|at\ the\ time\ of\ (?:this|the)\ story)\b
+    | \b(?:(?<!moral\ of\ )this\ (?:short\ |little\ )?story|at\ the\ time\ of\ (?:this|the)\ story)\b
+    | \bthe\ rest\ of\ (?:the|this|my)\ story\b
+    | \bthe\ end\ of\ (?:the|this|my)\ story\ (?:is|was|will)\b
+    | \b(?:is|was)\ just\ one\ (?:example|story)\b
+    | \b(?:\d+|two|three|four)[-\ ](?:years?|months?)[-\ ]olds?\ (?:child|kid)(?:ren|s)?\b
+    | \bfor\ (?:a\ )?(?:\d+|two|three|four)[-\ ]years?[-\ ]olds?(?!\ \w)
+    | \[(?:your\ )?(?:name|child's\ name|character)\]
+    | (?:^|\s)\#\w+(?:\s+\#\w+)+
+    | ^[\ \t]*(?:q|a|question|answer)[\ \t]*:
+    | ^[\ \t]*[\w'-]+[\ \t]*:[\ \t]*(?:this|it)\ means\b
     | \bthe\ (?:story|ending)\ (?:is\ about|is\ not|ends|ended|begins|began|starts|started|was\ written)\b
     | ^[\ \t]*[(\[*_]*[\ \t]*(?:note|notes|n\.b\.|p\.s\.)[*_]*[\ \t]*:
     """,

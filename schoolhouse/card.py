@@ -213,7 +213,8 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   (run seed {config.seed}); best of {config.best_of} completion(s) per prompt.
 - **Verification** (first failing check names the drop reason): not truncated at the token limit,
   {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
-  repetition (Gopher thresholds), no talk about the prompt or the task (`meta_text`), all three
+  repetition (Gopher thresholds), no sentence over 50 words (`run_on`), no talk about the prompt
+  or the task (`meta_text`), all three
   required words present in some inflection.
 {steering_section(job, summary)}
 ## Counts

@@ -21,6 +21,7 @@ STORY_FILTER_ORDER = [
     "too_long",
     "not_english_prose",
     "degenerate_repetition",
+    "run_on",
     "meta_text",
     "missing_required_word",
 ]

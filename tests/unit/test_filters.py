@@ -6,6 +6,7 @@ from filters import (
     MetaText,
     Repetition,
     RequiredWords,
+    RunOn,
     Truncated,
     apply_filters,
     story_filters,
@@ -145,6 +146,15 @@ EXPLAINED = (
         'smile again."',
         GOOD.replace("Tom laughed", "Max was 3 years old at the time of this story. Tom laughed"),
         "The story begins with a simple sentence.\n\n" + GOOD,
+        # kept by the first steered runs, thrown away by a reader
+        GOOD + "\n\n#The_Maple_Tree #TheSwanLady #LittleSprite\n\nA: [Your Name] is upset.",
+        GOOD + "\n\nA: Mia is upset that the ball is gone.",
+        GOOD + "\n\nReddish: This means reddish or blood red in different colors.",
+        GOOD + "\n\nIn this short story all the characters are so happy.",
+        GOOD + "\n\nThe rest of the story will end with this ending:",
+        GOOD + "\nThis is just one story that you could create for 3 years old.",
+        GOOD.replace("Tom laughed", "The little 3-year-old child was excited. Tom laughed"),
+        GOOD.replace("Tom laughed", "The 2-year-olds child smiled. Tom laughed"),
     ],
 )
 def test_meta_text_talks_about_the_task_instead_of_telling_a_story(text):
@@ -164,6 +174,10 @@ def test_meta_text_talks_about_the_task_instead_of_telling_a_story(text):
         "Lily was a three-year-old girl who loved her red ball. " + GOOD,
         "Okay was the name of a very small cat. " + GOOD,
         GOOD.replace("Mia smiled", "Mia wrote a note for her mom. Mia smiled"),
+        GOOD + "\nBut that was not the end of the story.\nThe ball came back the next day.",
+        "Lily was a 3-year-old girl with a red ball. " + GOOD,
+        GOOD.replace("Mia smiled", '"Do you know what this means?" asked Mia. Mia smiled'),
+        GOOD + '\n\nMom said: "It means we can play again tomorrow."',
     ],
 )
 def test_meta_text_keeps_stories_that_only_look_like_it(text):
@@ -174,3 +188,28 @@ def test_meta_text_is_named_before_missing_words():
     # it talks about the prompt and never uses "jump": the first reason is the meta text
     talk = GOOD.replace("jump", "play") + ' This story uses the verb "jump".'
     assert apply_filters(story_filters(), story(talk)) == "meta_text"
+
+
+# the ending the steered embedded teacher wrote when it lost the thread (index 3, seed 11)
+RAMBLE = (
+    "The sea is big like the sky it has many different kinds of people living together it is "
+    "also big like the sea it has many kinds of animals living together it has many kind kinds of "
+    "people who love each other they love each other very much they love eachother very much they "
+    "also love eachother even they love eachothers they are really happy"
+)
+
+
+def test_a_run_on_sentence_is_dropped():
+    assert RunOn()(story(GOOD + "\n\n" + RAMBLE + ".")) == (False, "run_on")
+    assert apply_filters(story_filters(), story(GOOD + " " + RAMBLE + ".")) == "run_on"
+
+
+def test_short_sentences_lines_and_lists_are_not_run_on():
+    assert RunOn()(story(GOOD)) is True
+    poem = "\n".join(["The red ball rolls and rolls and rolls along the way"] * 12)
+    assert RunOn()(story(poem)) is True  # a line ends a sentence
+    assert RunOn(max_words=10)(story("One two three four five six seven eight nine ten.")) is True
+    assert RunOn(max_words=9)(story("One two three four five six seven eight nine ten.")) == (
+        False,
+        "run_on",
+    )
