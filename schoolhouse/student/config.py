@@ -39,7 +39,7 @@ def check_preset(name: str) -> str:
 class PretrainConfig(BaseModel):
     """`schoolhouse pretrain`: a small Llama-style student from scratch on dataset folders."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # --lr inf is no rate
 
     data: list[Path] = Field(
         min_length=1, description="dataset folder, Parquet or JSONL with a text column (repeatable)"

@@ -76,6 +76,11 @@ def pick_device(config: PretrainConfig):
     device = config.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"--device {device}: this torch build sees no CUDA GPU "
+            f"(torch {torch.__version__}); use --device cpu or auto"
+        )
     dtype = config.dtype
     if dtype == "auto":
         dtype = (
@@ -170,6 +175,7 @@ def pretrain(
     out = config.out
     with locked(out):
         check_new_or_own(out, "pretrain", _made_by_pretrain)
+        pick_device(config)  # a device this build cannot use fails before the folder exists
         out.mkdir(parents=True, exist_ok=True)
         mark(out, "pretrain")
         return _pretrain(config, progress=progress, on_step=on_step)
@@ -294,10 +300,16 @@ def _pretrain(
                 loss_sum += loss.detach()
             loss_value = ranks.mean(loss_sum).item()
             if not math.isfinite(loss_value):
+                # a resumed run must keep its flags (checkpoint.check_compatible): a lower
+                # --lr is a new run, in a new --out
+                kept = (
+                    f"the last good checkpoint (step {last_saved}) is kept in {out}"
+                    if (out / ckpt.CHECKPOINT).is_file()
+                    else f"no checkpoint was saved in {out}"
+                )
                 raise TrainingStopped(
-                    f"the loss became {loss_value} at step {step + 1}; the last good checkpoint "
-                    f"(step {last_saved}) is kept in {out}: "
-                    "lower --lr and resume, or use a new --out"
+                    f"the loss became {loss_value} at step {step + 1}; {kept}: rerun with a "
+                    "lower --lr and a new --out"
                 )
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()

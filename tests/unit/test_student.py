@@ -265,6 +265,14 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(stories, tmp_
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 4
     poisoned["on"] = False
     assert pretrain(cfg, progress=False).resumed_from == 4
+    # the advice is one that works: a changed --lr is a new run, in a new --out
+    poisoned["on"] = True
+    with pytest.raises(
+        TrainingStopped, match="no checkpoint was saved .*lower --lr and a new --out"
+    ):
+        pretrain(config(stories, tmp_path / "fresh", steps=4), progress=False)
+    with pytest.raises(ValueError, match="finite"):
+        config(stories, tmp_path / "inf", lr=float("inf"))
 
 
 def test_torchrun_two_ranks_train_one_run(stories, tmp_path):
@@ -305,3 +313,12 @@ def test_runs_that_repeat_their_data_are_warned_about():
     assert "training tokens 10 times" in line and "use about --steps 40 " in line
     (line,) = repetition_warnings(cfg, train_tokens=10**9, anneal_tokens=100)
     assert "lower --anneal-mix" in line
+
+
+def test_a_device_this_build_cannot_use_fails_before_any_folder(stories, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this build sees a CUDA GPU")
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="--device cuda: this torch build sees no CUDA GPU"):
+        pretrain(config(stories, out, device="cuda"), progress=False)
+    assert not out.exists()
