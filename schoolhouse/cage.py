@@ -9,8 +9,11 @@ mount, PID, network, IPC, UTS and cgroup namespaces, as uid/gid 65534 inside (ne
 every capability dropped, `no_new_privs`, no further user namespaces (`--disable-userns`), its
 own session (no TIOCSTI into our terminal) and death with its parent. The file system it sees
 is built from nothing: the system's library folders and the interpreter's prefix bound
-read-only, a fresh /proc and /dev, an empty /tmp, and the per-run work dir, the only writable
-place. A read-only bind made by bwrap cannot be made writable again by a process without
+read-only, a minimal /dev, an empty /tmp, and the per-run work dir, the only writable place;
+no /proc and no /sys. Outside, the process keeps the caller's uid (the kernel maps the inside
+uid to it): for a parent running as root that is uid 0, which owns every root-owned file, so
+nothing of the host is bound writable and procfs, whose sysctl files judge writes by that
+outside uid, is not mounted at all. A read-only bind made by bwrap cannot be made writable again by a process without
 CAP_SYS_ADMIN, and the seccomp filter (libseccomp through `pyseccomp`, where installed) refuses
 the calls that could try anyway or reach past the namespaces: the mount family, ptrace,
 kexec, bpf, keyctl, unshare and setns, pidfd signals, and new processes (`fork`, `clone`
@@ -45,6 +48,7 @@ DENIED = (
     *("mknod", "mknodat", "fork", "vfork"),
 )
 CLONE_THREAD = 0x00010000
+SETID = 0o4000  # S_ISUID; S_ISGID is 0o2000
 TIOCSTI = 0x5412
 
 
@@ -78,7 +82,10 @@ def bwrap_command(
     command += ["--uid", str(UID), "--gid", str(GID), "--cap-drop", "ALL"]
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
     command += read_only_binds()
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    # No /proc: the sandbox's uid is the caller's outside (root, for a parent running as root),
+    # and procfs judges writes to /proc/sys by that outside uid: a fresh procfs let it rewrite
+    # the host's kernel.core_pattern. Python needs no /proc.
+    command += ["--dev", "/dev", "--tmpfs", "/tmp"]
     for inside, source in files.items():
         command += ["--ro-bind", str(source), inside]
     command += ["--bind", str(work), str(work), "--chdir", str(work)]
@@ -110,6 +117,11 @@ def seccomp_program() -> bytes | None:
     rules.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     rules.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, TIOCSTI))
+    # no set-user-ID or set-group-ID file: outside, the work dir's files belong to the caller
+    for name, arg in (("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2)):
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
+            rules.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(arg, sc.MASKED_EQ, SETID, SETID))
+            rules.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(arg, sc.MASKED_EQ, 0o2000, 0o2000))
     with tempfile.TemporaryFile() as f:
         rules.export_bpf(f)
         f.seek(0)

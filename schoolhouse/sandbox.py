@@ -10,8 +10,9 @@ Three layers; each stops what the one before it cannot see:
 2. Kernel, the boundary (`schoolhouse.cage`): the child, `python -I -B -u`, runs under bubblewrap
    as uid 65534 with no capabilities, in new user, mount, PID, network, IPC, UTS and cgroup
    namespaces, behind a seccomp filter (no mount calls, ptrace, bpf, new namespaces, pidfd
-   signals or new processes). It sees the system's library folders and the interpreter
-   read-only, an empty /tmp and its own fresh working directory, the only writable place,
+   signals, new processes or set-ID files). It sees the system's library folders and the
+   interpreter read-only, no /proc, an empty /tmp and its own fresh working directory, the only
+   writable place,
    removed afterwards; no network; an environment built from nothing (no HF_TOKEN, no other
    secret of the parent). Resource limits: CPU time, address space, file size, processes, open
    files, no core file, set by the child itself before any model code runs (not in a
@@ -37,6 +38,9 @@ Reasons, checked in this order:
     crashed            it ended without the child's report: a signal, os._exit, a broken interpreter
 
 Limits it does not close:
+- Outside its namespace the child keeps the caller's uid: uid 0 when the parent runs as root.
+  Its capabilities are gone and nothing of the host is mounted writable, but a kernel bug in
+  the namespaces would meet root, not nobody; run schoolhouse as a normal user where you can.
 - With `unsafe_no_sandbox` the guard is the only wall: it stops model code that stumbles into
   the network or the disk, not code written to escape.
 - Without pyseccomp/libseccomp a parent running as root has no kernel limit on processes (the

@@ -93,7 +93,11 @@ def report(fd: int, line: str) -> None:
 def own_tasks() -> int:
     """Threads this user runs now: RLIMIT_NPROC counts them all, not only the sandbox's."""
     uid, count = os.getuid(), 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        pids = [pid for pid in os.listdir("/proc") if pid.isdigit()]
+    except OSError:  # the bwrap cage mounts no /proc: its PID namespace holds its init and us
+        return 2
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/status") as f:
                 fields = dict(line.split(":", 1) for line in f if ":" in line)

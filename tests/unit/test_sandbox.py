@@ -161,9 +161,7 @@ def test_no_connection_reaches_a_local_listener(layer):
 def test_the_kernel_alone_leaves_only_a_loopback():
     if isolation() != "bwrap":
         pytest.skip("bubblewrap cannot run on this machine")
-    probe = (
-        "for line in open('/proc/self/net/dev').readlines()[2:]:\n    print(line.split(':')[0])\n"
-    )
+    probe = "s = __import__('so' + 'cket')\nprint(*[name for _, name in s.if_nameindex()])\n"
     result = run_tests(probe, "assert True\n", guard=False)
     assert result.stdout_tail.split() == ["lo"]
 

@@ -169,6 +169,22 @@ def test_device_nodes_and_fifos_outside(host, call):
     assert (result.reason, result.detail) == ("test_failed", "PermissionError")
 
 
+def test_kernel_settings_and_set_id_files(host):
+    """Outside, the cage runs as its caller: for a root parent, uid 0, which procfs lets write
+    /proc/sys. The cage mounts no /proc; the value written back is the current one, so even a
+    failure of this test changes nothing."""
+    current = Path("/proc/sys/kernel/core_pattern").read_text()
+    attack = f"open('/proc/sys/kernel/core_pattern', 'w').write({current!r})\n"
+    result, _ = check(host, attack)
+    assert result["reason"] == "sandbox_violation"
+    result = kernel_alone(host, attack)
+    assert (result.reason, result.detail) == ("test_failed", "FileNotFoundError")
+    setuid = "import os\nopen('tool', 'w').close()\nos.chmod('tool', 0o4755)\n"
+    result = kernel_alone(host, setuid)
+    assert (result.reason, result.detail) == ("test_failed", "PermissionError")
+    assert Path("/proc/sys/kernel/core_pattern").read_text() == current
+
+
 def test_signalling_the_parent(host):
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
