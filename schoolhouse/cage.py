@@ -49,6 +49,7 @@ DENIED = (
 )
 CLONE_THREAD = 0x00010000
 SETID = 0o4000  # S_ISUID; S_ISGID is 0o2000
+TMPFS_BYTES = 64 << 20  # the cage's /tmp and /dev/shm each
 TIOCSTI = 0x5412
 
 
@@ -85,7 +86,9 @@ def bwrap_command(
     # No /proc: the sandbox's uid is the caller's outside (root, for a parent running as root),
     # and procfs judges writes to /proc/sys by that outside uid: a fresh procfs let it rewrite
     # the host's kernel.core_pattern. Python needs no /proc.
-    command += ["--dev", "/dev", "--tmpfs", "/tmp"]
+    # tmpfs pages are not the process's memory: RLIMIT_AS does not bound them, --size does
+    tmpfs = ["--size", str(TMPFS_BYTES), "--tmpfs"]
+    command += ["--dev", "/dev", *tmpfs, "/dev/shm", *tmpfs, "/tmp"]
     for inside, source in files.items():
         command += ["--ro-bind", str(source), inside]
     command += ["--bind", str(work), str(work), "--chdir", str(work)]

@@ -242,6 +242,13 @@ def test_bombs(host, bomb, reasons):
         assert kernel_alone(host, bomb, timeout_s=5).reason == "test_failed"
 
 
+def test_filling_the_cage_memory_backed_folders(host):
+    fill = "for i in range(200):\n    open(f'{}/f{{i}}', 'wb').write(b'x' * (1 << 20))\n"
+    for folder in ("/tmp", "/dev/shm"):  # tmpfs: no RLIMIT_AS, a size limit
+        result = kernel_alone(host, fill.format(folder))
+        assert "No space left on device" in result.stderr_tail, result
+
+
 def test_network(host):
     attack = "s = __import__('so' + 'cket')\ns.create_connection(('1.1.1.1', 80), timeout=2)\n"
     result, _ = check(host, attack)
