@@ -149,6 +149,7 @@ def write_filter_card(config, summary, folder: Path) -> Path:
             f"|---|---|---|---|\n{histogram_rows(summary.scores, sum(summary.scores.values()))}\n"
         )
     unreadable = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common()) or "none"
+    repaired = ", ".join(f"{r} {c}" for r, c in summary.repaired.most_common()) or "none"
     body = f"""
 # Filtered web text
 
@@ -173,7 +174,8 @@ rejected = load_dataset("path/or/repo", "rejected")   # with `step` and `reason`
 |---|---|---|
 {reasons or "| | (none) | 0 |"}
 
-Input documents skipped as unreadable: {unreadable}.
+Input documents skipped as unreadable: {unreadable}. Kept with repairs (bytes that were not
+UTF-8 became U+FFFD): {repaired}.
 
 ## Run
 {summary.shards} input shard(s), {summary.workers} worker process(es) for the per-document steps

@@ -136,6 +136,9 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
         click.echo(json.dumps(summary.to_dict()))
         return
     click.echo(f"\n{config.out}: {summary.kept} kept of {summary.documents} documents")
+    if summary.repaired:
+        repairs = ", ".join(f"{r} {c}" for r, c in summary.repaired.most_common())
+        click.echo(f"  repaired  {repairs} (bytes that were not UTF-8 became U+FFFD)")
     for step, left in summary.funnel:
         click.echo(f"  after {step:<14} {left:>8}")
     for (step, reason), count in summary.rejected.most_common():

@@ -147,6 +147,7 @@ class ShardJudge:
         return {
             "documents": len(rows),
             "unreadable": dict(reader.skipped),
+            "repaired": dict(reader.repaired),
             "seconds": time.perf_counter() - started,
         }
 
@@ -201,6 +202,7 @@ class FilterSummary:
     funnel: list[tuple[str, int]] = field(default_factory=list)  # (after step, documents left)
     rejected: Counter = field(default_factory=Counter)  # (step, reason) -> documents
     unreadable: Counter = field(default_factory=Counter)
+    repaired: Counter = field(default_factory=Counter)  # kept, e.g. invalid_utf8 -> U+FFFD
     scores: Counter = field(default_factory=Counter)  # edu_int_score -> documents scored
     shards: int = 0
     workers: int = 1
@@ -216,6 +218,7 @@ class FilterSummary:
             "funnel": dict(self.funnel),
             "rejected": {f"{s}/{r}": c for (s, r), c in self.rejected.most_common()},
             "unreadable": dict(self.unreadable),
+            "repaired": dict(self.repaired),
             "scores": {str(k): self.scores[k] for k in sorted(self.scores)},
             "shards": self.shards,
             "workers": self.workers,
@@ -282,6 +285,12 @@ def _filter_web(config: WebFilterConfig, log) -> FilterSummary:
     try:
         tasks = [(files, stage / f"shard-{i:05d}.parquet") for i, files in enumerate(shards)]
         _run(config, tasks, tmp, summary, log)
+        if summary.documents == 0:  # no finished, empty dataset for empty or unreadable inputs
+            skipped = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common())
+            raise ValueError(
+                f"{', '.join(map(str, config.inputs))}: no document to filter"
+                + (f" (skipped: {skipped})" if skipped else " (the input is empty)")
+            )
         shutil.rmtree(stage)
         summary.wall_s = time.perf_counter() - started
         write_atomic(tmp / "config.json", config.model_dump_json(indent=2))
@@ -327,6 +336,7 @@ def _run(config: WebFilterConfig, tasks, tmp: Path, summary: FilterSummary, log)
     for done, (stats, stage) in enumerate(_results(config, tasks), start=1):
         summary.judge_s += stats["seconds"]
         summary.unreadable.update(stats["unreadable"])
+        summary.repaired.update(stats["repaired"])
         for row in pq.read_table(stage).to_pylist():
             summary.documents += 1
             if row["edu_int_score"] is not None:
