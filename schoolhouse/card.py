@@ -139,6 +139,12 @@ def steering_section(job, summary, unit: str = "stories") -> str:
                 else ""
             )
             + (f", DRY penalty {config.dry:g}" if config.dry else "")
+            + (
+                f", the stop raised at sentence ends after {config.end_by:.0%} of the budget "
+                "once every word is written"
+                if config.end_by < 1
+                else ""
+            )
         )
     else:
         how = "**off** (plain sampling, then filtering)"

@@ -106,12 +106,20 @@ class SteeringOptions(BaseModel):
         4, ge=0, le=32, description="block a repeated token n-gram of this size (0: off)"
     )
     dry: float = Field(0.0, ge=0, le=10, description="DRY repetition penalty multiplier (0: off)")
+    end_by: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="share of --max-tokens after which, once every word is written, the stop is "
+        "raised at sentence ends on a ramp to the budget's end (1: never)",
+    )
 
     STEERING_FIELDS: ClassVar[tuple[str, ...]] = (
         "steer_bias",
         "steer_by",
         "no_repeat_ngram",
         "dry",
+        "end_by",
     )
 
     @field_validator("no_repeat_ngram")

@@ -69,6 +69,7 @@ STEERING_TYPE = pa.struct(
         ("dry", pa.float64()),
         ("avoid_start", pa.list_(pa.string())),
         ("ban", pa.list_(pa.string())),
+        ("end_tokens", pa.int64()),
     ]
 )
 WORD_SOURCES_TYPE = pa.list_(

@@ -16,7 +16,11 @@ them away. The steering state here runs inside the engine, one per request, and 
 - blocks a repeated token n-gram (Hugging Face's `no_repeat_ngram_size`, which vLLM lacks) or
   applies a DRY penalty (Weidmann 2024) so a small teacher never loops;
 - keeps stock openings ("Once upon a time") out of the first position, and never writes the
-  phrases a small teacher uses to talk about its task ("The story ends with", "simple words").
+  phrases a small teacher uses to talk about its task ("The story ends with", "simple words");
+- once every word is written and the text is past `end` tokens, raises the stop at each
+  sentence end on a ramp to the budget's end: a small teacher that has told its story goes on
+  to ramble or to explain the story to the reader, and a story that runs into the budget is
+  cut mid-sentence.
 
 Everything a request asks for travels as flat strings and numbers (`SamplingParams.extra_args`
 in-process, `vllm_xargs` over HTTP); the word forms are tokenized inside the engine. The same
@@ -42,7 +46,8 @@ NO_REPEAT = "steer_no_repeat"  # block a repeated token n-gram of this size (0: 
 DRY = "steer_dry"  # DRY penalty multiplier (0: off)
 AVOID = "steer_avoid_start"  # "Once upon a time|One day": kept out of the first position
 BAN = "steer_ban"  # "The story|In summary": phrases never written (their last token is blocked)
-KEYS = (WORDS, BIAS, TARGET, NO_REPEAT, DRY, AVOID, BAN)
+END = "steer_end"  # tokens after which the stop is raised at a sentence end (0: off)
+KEYS = (WORDS, BIAS, TARGET, NO_REPEAT, DRY, AVOID, BAN, END)
 
 MAX_BEHIND = 2.0  # the bias grows to this many times `bias` as the text falls behind
 STEERED_LEVEL = 1.0  # a word written under at least this bias (x2.7 odds) counts as steered
@@ -53,6 +58,7 @@ MIN_PIECE = 3  # a first piece shorter than this (and not the whole form) is not
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 TAIL = re.compile(r"[A-Za-z]+$")
 SENTENCE_END = re.compile(r'(^|[.!?]["\')]*\s+|\n\s*)$')
+ENDED = re.compile(r'[.!?]["\'\u201d\u2019)]*\s*$')  # the text could end here
 
 
 class SteeringError(ValueError):
@@ -68,6 +74,7 @@ class SteeringArgs:
     dry: float = 0.0
     avoid_start: tuple[str, ...] = ()
     ban: tuple[str, ...] = ()
+    end: int = 0
 
     def encode(self) -> dict[str, str | int | float]:
         return {
@@ -78,6 +85,7 @@ class SteeringArgs:
             DRY: self.dry,
             AVOID: "|".join(self.avoid_start),
             BAN: "|".join(self.ban),
+            END: self.end,
         }
 
     @classmethod
@@ -102,6 +110,7 @@ class SteeringArgs:
             _number(extra, DRY, float, cls.dry),
             avoid,
             ban,
+            _number(extra, END, int, cls.end),
         )
         args.check()
         return args
@@ -115,6 +124,8 @@ class SteeringArgs:
             raise SteeringError(f"{NO_REPEAT} must be 0 (off) or 2..32, got {self.no_repeat}")
         if not 0 <= self.dry <= 10:
             raise SteeringError(f"{DRY} must be within 0..10, got {self.dry}")
+        if self.end < 0:
+            raise SteeringError(f"{END} must be >= 0 tokens (0: off), got {self.end}")
 
 
 def _number(extra: dict, key: str, kind: type, default):
@@ -371,6 +382,11 @@ class RowState:
             self.continuations = [s[1:] for s in started]
             self.finishing = tuple(sorted({s[0] for s in self.continuations}))
 
+    def ending(self) -> float:
+        """The stop's raise at a sentence end: from 0 at `end` tokens to `bias` at the budget."""
+        end, budget = self.args.end, self.schedule.max_tokens
+        return self.args.bias * min(max(self.seen - end, 0) / max(budget - end, 1), 1.0)
+
     def decide(self) -> Decision:
         self.catch_up()
         decision = Decision()
@@ -382,6 +398,10 @@ class RowState:
         missing = self.schedule.missing
         if missing:
             decision.block |= self.stop_ids
+        elif self.args.end and self.args.bias and ENDED.search(self.schedule.text[-8:]):
+            ending = self.ending()
+            if ending > 0:
+                decision.boost.update(dict.fromkeys(self.stop_ids, ending))
         start = bool(SENTENCE_END.search(self.schedule.text))
         if force:
             word = self.args.words[missing[0]]
@@ -465,6 +485,7 @@ def request_args(config, words: Sequence[tuple[str, str | None]], avoid=(), ban=
         dry=config.dry if config.steer else 0.0,
         avoid_start=tuple(avoid) if config.steer else (),
         ban=tuple(ban) if config.steer else (),
+        end=int(config.end_by * config.max_tokens) if config.steer and config.end_by < 1 else 0,
     )
 
 
@@ -478,6 +499,7 @@ def row_steering(config, args: SteeringArgs) -> dict:
         "dry": args.dry,
         "avoid_start": list(args.avoid_start),
         "ban": list(args.ban),
+        "end_tokens": args.end,
     }
 
 

@@ -62,6 +62,7 @@ def test_arguments_travel_as_flat_values_and_bad_ones_are_named():
         ({"steer_no_repeat": 1}, "steer_no_repeat"),
         ({"steer_words": "jump|k1te"}, "steer_words"),
         ({"steer_target": -5}, "steer_target"),
+        ({"steer_end": -1}, "steer_end"),
     ]:
         with pytest.raises(SteeringError, match=key):
             SteeringArgs.decode(flat | bad)
@@ -262,3 +263,27 @@ def test_a_short_first_piece_is_not_raised_at_a_sentence_start(pieces):
     decision = row.decide()
     assert not any(decision.boost.get(v.ids[0], 0) for v in starts)
     assert decision.only is None
+
+
+def test_a_told_story_is_let_to_end_at_a_sentence_end(pieces):
+    out: list[int] = []
+    row = state(pieces, [("kite", "noun")], out, max_tokens=100, end=20, bias=5.0)
+    out += ids(pieces, "Lily flew her kite in the park with her dad.")
+    assert 2 not in row.decide().boost  # before `end` tokens: no raise
+    out += ids(pieces, " The wind was strong and the kite went up high into the sky.")
+    early = row.decide().boost.get(2, 0)
+    assert 0 < early < 5  # past `end`, at a sentence end: raised, on a ramp
+    out += ids(pieces, " They ran home")
+    assert 2 not in row.decide().boost  # mid-sentence: never
+    out += ids(pieces, " and ate a big red apple and a cake and a pie and some bread too.")
+    assert row.decide().boost.get(2, 0) > early  # later: raised harder
+
+
+def test_the_end_raise_waits_for_every_word(pieces):
+    out: list[int] = []
+    row = state(pieces, [("kite", "noun"), ("jump", "verb")], out, max_tokens=100, end=5)
+    out += ids(pieces, "Lily flew her kite in the park with her dad all day long.")
+    decision = row.decide()
+    assert 2 in decision.block and 2 not in decision.boost  # "jump" is still missing
+    row_off = state(pieces, [("kite", "noun")], out, max_tokens=100, end=0)
+    assert 2 not in row_off.decide().boost  # end 0: off
