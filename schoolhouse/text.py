@@ -7,12 +7,19 @@ from collections import Counter
 from functools import lru_cache
 
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")  # words, numbers, and each punctuation mark
 # Gopher (Rae et al. 2021) stop words: English prose uses at least two of them.
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 
 
 def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
+
+
+def tokens(text: str) -> list[str]:
+    """Words and numbers with their case, and every punctuation mark as a token of its own (near
+    enough to the spaCy tokens datatrove's Gopher rules count)."""
+    return TOKEN.findall(text)
 
 
 def mean_word_length(found: list[str]) -> float:
@@ -54,34 +61,57 @@ def words_used(text: str, targets: dict[str, str]) -> list[str]:
     ]
 
 
-def duplicate_ngram_fraction(tokens: list[str], n: int) -> float:
-    """Share of characters inside n-grams that occur more than once (Gopher's dup_n_grams)."""
-    if len(tokens) < n:
-        return 0.0
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    counts = Counter(grams)
-    covered = [False] * len(tokens)
-    for i, gram in enumerate(grams):
-        if counts[gram] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    total = sum(len(t) for t in tokens)
-    return sum(len(t) for t, c in zip(tokens, covered, strict=True) if c) / total if total else 0.0
+# Repetition as Gopher (Rae et al. 2021, table A1) measures it, counted as datatrove's
+# GopherRepetitionFilter counts it (the FineWeb reference): a *repeat* is an occurrence after the
+# first, so a phrase said twice contributes the characters of one copy, not two. The most
+# frequent n-gram is the exception: its share counts every occurrence, the first included.
 
 
-def top_ngram_fraction(tokens: list[str], n: int) -> float:
-    """Share of characters taken by the most frequent n-gram (Gopher's top_n_gram)."""
+def repeated_parts(parts: list[str]) -> tuple[int, int]:
+    """(parts, characters) of the repeats among `parts` (lines or paragraphs): every part equal to
+    an earlier one counts; the first occurrence does not (datatrove's find_duplicates)."""
+    seen: set[str] = set()
+    count = chars = 0
+    for part in parts:
+        if part in seen:
+            count, chars = count + 1, chars + len(part)
+        else:
+            seen.add(part)
+    return count, chars
+
+
+def repeated_ngram_chars(tokens: list[str], n: int) -> int:
+    """Characters in repeated n-grams (Gopher's duplicate n-gram character count).
+
+    datatrove's find_all_duplicate: scan left to right; an n-gram seen before counts its
+    characters (its words joined without spaces) and the scan jumps past it, so no word is
+    counted twice; an n-gram not seen before is remembered, counts nothing, and the scan moves
+    one word. In "a b c a b" the 2-gram "a b" repeats once: 2 characters, not 4."""
+    seen: set[tuple[str, ...]] = set()
+    chars = i = 0
+    while i <= len(tokens) - n:
+        gram = tuple(tokens[i : i + n])
+        if gram in seen:
+            chars += sum(len(t) for t in gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return chars
+
+
+def top_ngram_chars(tokens: list[str], n: int) -> int:
+    """Characters of the most frequent n-gram times its count, every occurrence included
+    (Gopher's top n-gram character count; the n-gram's words joined by single spaces, and
+    overlapping occurrences counted each, as datatrove's find_top_duplicate does)."""
     if len(tokens) < n:
-        return 0.0
+        return 0
     counts = Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
     gram, count = counts.most_common(1)[0]
+    return len(" ".join(gram)) * count
+
+
+def duplicate_ngram_fraction(tokens: list[str], n: int) -> float:
+    """Share of the words' characters in repeated n-grams (`repeated_ngram_chars`)."""
     total = sum(len(t) for t in tokens)
-    return sum(len(t) for t in gram) * count / total if total else 0.0
-
-
-def duplicate_line_fraction(text: str) -> float:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return 0.0
-    counts = Counter(lines)
-    return sum(c for c in counts.values() if c > 1) / len(lines)
+    return repeated_ngram_chars(tokens, n) / total if total else 0.0
