@@ -34,6 +34,8 @@ __all__ = [
     "exercise_filters",
     "Decontaminated",
     "web_filters",
+    "RULE_SETS",
+    "DEFAULT_RULES",
     "C4Lines",
     "EnglishProse",
     "GopherQuality",
@@ -69,11 +71,33 @@ def exercise_filters(decontaminate: Filter | None = None) -> list[Filter]:
     return [Truncated(), decontaminate or Decontaminated()]
 
 
-def web_filters() -> list[Filter]:
-    """Gopher quality, Gopher repetition, C4's page rules. FineWeb (Penedo et al. 2024) runs
-    repetition first; quality first names a short page `gopher_too_few_words` rather than
-    repetitive (n-gram shares mean little over a dozen words), and drops the same pages."""
-    return [GopherQuality(), Repetition(), C4Lines()]
+# Named web rule sets for `schoolhouse filter --rules`: name -> what it runs, for --help and cards.
+RULE_SETS = {
+    "fineweb": "Gopher quality and repetition rules (Rae et al. 2021) and C4's page rules (Raffel "
+    "et al. 2020) as FineWeb runs them, with C4's code rules kind to code: no curly-brace or "
+    "lorem ipsum rule, and only lines asking to enable JavaScript count as JavaScript notices; "
+    "the default, for prose, code and documentation alike",
+    "fineweb-strict": "fineweb with C4's code rules whole (curly brace, lorem ipsum, any line "
+    "naming JavaScript), as FineWeb itself ran them: drops every page that shows code in braces",
+    "gopher": "Gopher quality and repetition rules only",
+    "c4": "C4's page rules only, the code rules included",
+}
+DEFAULT_RULES = "fineweb"
+
+
+def web_filters(rules: str = DEFAULT_RULES) -> list[Filter]:
+    """The named rule set (`RULE_SETS`), in order. FineWeb (Penedo et al. 2024) runs repetition
+    first; quality first names a short page `gopher_too_few_words` rather than repetitive (n-gram
+    shares mean little over a dozen words), and drops the same pages."""
+    sets = {
+        "fineweb": lambda: [GopherQuality(), Repetition(), C4Lines(code_rules=False)],
+        "fineweb-strict": lambda: [GopherQuality(), Repetition(), C4Lines()],
+        "gopher": lambda: [GopherQuality(), Repetition()],
+        "c4": lambda: [C4Lines()],
+    }
+    if rules not in sets:
+        raise ValueError(f"unknown rule set {rules!r} (known: {', '.join(RULE_SETS)})")
+    return sets[rules]()
 
 
 def verifier(config) -> Callable:

@@ -16,14 +16,21 @@ POLICY = (
 # Our choice, no published value: a page whose "javascript" or policy lines are more than a fifth
 # of its lines is a notice or a cookie wall; one such footer line in an article is not.
 MAX_NOTICE_LINES = 0.2
+# Our choice: with the code rules off, a "javascript" line counts as a notice only with one of
+# these ("Please enable JavaScript", "JavaScript is disabled", "turn on JavaScript").
+NOTICE_WORDS = ("enable", "disabled", "turn on", "turned off")
 
 
 class C4Lines:
     """C4's cheap page rules, one reason each: lorem ipsum, curly braces (code), too few lines
     ending in terminal punctuation (menus, lists), and pages made of JavaScript or policy
-    notices. Not taken from C4: its bad-words list (a blocklist is a policy choice, not a quality
-    rule), its minimum of 3 sentences and 5-word lines (GopherQuality's 50 words covers short
-    pages) and its 3-sentence span dedup (schoolhouse.dedup does dedup)."""
+    notices. `code_rules=False` makes the rules that drop pages showing code or markup kind to
+    code: the curly brace (any C, Java, JSON or CSS sample) and lorem ipsum (placeholder text in
+    HTML and CSS tutorials) are off, and a "javascript" line counts only if it asks to enable
+    JavaScript (a JavaScript tutorial names the language on most lines). Not taken from C4:
+    its bad-words list (a blocklist is a policy choice, not a quality rule), its minimum of 3
+    sentences and 5-word lines (GopherQuality's 50 words covers short pages) and its 3-sentence
+    span dedup (schoolhouse.dedup does dedup)."""
 
     name = "c4_lines"
 
@@ -31,22 +38,25 @@ class C4Lines:
         self,
         min_terminal_lines: float = MIN_TERMINAL_LINES,
         max_notice_lines: float = MAX_NOTICE_LINES,
-        curly_brace: bool = True,
+        code_rules: bool = True,
     ):
         self.min_terminal_lines, self.max_notice_lines = min_terminal_lines, max_notice_lines
-        self.curly_brace = curly_brace
+        self.code_rules = code_rules
 
     def __call__(self, record: HasText):
         text = record.text
         lower = text.lower()
-        if "lorem ipsum" in lower:
+        if self.code_rules and "lorem ipsum" in lower:
             return False, "c4_lorem_ipsum"
-        if self.curly_brace and "{" in text:
+        if self.code_rules and "{" in text:
             return False, "c4_curly_brace"
         lines = [line.strip() for line in lower.splitlines() if line.strip()]
         if not lines:
             return False, "c4_terminal_punct"
-        if sum("javascript" in line for line in lines) / len(lines) > self.max_notice_lines:
+        javascript = [line for line in lines if "javascript" in line]
+        if not self.code_rules:  # a JavaScript tutorial names it; a notice asks to enable it
+            javascript = [line for line in javascript if any(w in line for w in NOTICE_WORDS)]
+        if len(javascript) / len(lines) > self.max_notice_lines:
             return False, "c4_javascript"
         policy = sum(any(p in line for p in POLICY) for line in lines)
         if policy / len(lines) > self.max_notice_lines:

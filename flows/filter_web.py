@@ -36,10 +36,11 @@ def filter_web_flow(
     dedup: str = "exact,minhash",
     decontaminate: str = "humaneval",
     heuristics: bool = True,
+    rules: str = "fineweb",
     workers: int = 1,
 ) -> dict:
     config = WebFilterConfig(
-        inputs=[Path(p) for p in inputs], out=Path(out), heuristics=heuristics,
+        inputs=[Path(p) for p in inputs], out=Path(out), heuristics=heuristics, rules=rules,
         classifier=Path(classifier) if classifier else None, threshold=threshold, dedup=dedup,
         decontaminate=decontaminate, workers=workers,
     )  # fmt: skip

@@ -134,9 +134,10 @@ def write_filter_card(config, summary, folder: Path) -> Path:
             summary.rejected.items(), key=lambda kv: (STEP_ORDER.index(kv[0][0]), -kv[1])
         )
     )
-    steps = "\n".join(
-        f"{i}. **{step}**: {STEP_TEXT[step]}" for i, step in enumerate(summary.steps, 1)
-    )
+    from filters import RULE_SETS
+
+    text = STEP_TEXT | {"heuristics": f"rule set `{config.rules}`: {RULE_SETS[config.rules]}"}
+    steps = "\n".join(f"{i}. **{step}**: {text[step]}" for i, step in enumerate(summary.steps, 1))
     classifier = ""
     if config.classifier is not None:
         meta = Classifier.metadata(config.classifier)

@@ -315,6 +315,13 @@ class WebFilterConfig(BaseModel):
     )
     out: Path = Field(description="dataset folder to write (must not exist)")
     heuristics: bool = Field(False, description="Gopher quality, Gopher repetition and C4 rules")
+    rules: Literal["fineweb", "fineweb-strict", "gopher", "c4"] = Field(
+        "fineweb",
+        description="heuristics rule set (filters.RULE_SETS): fineweb = Gopher quality and "
+        "repetition + C4's page rules kind to code (no curly-brace or lorem ipsum rule; only "
+        "'enable JavaScript' notices); fineweb-strict = C4's code rules whole, dropping any page "
+        "with a curly brace; gopher = Gopher's only; c4 = C4's only",
+    )
     classifier: Path | None = Field(None, description="model folder from `classifier train`")
     threshold: int = Field(
         3, ge=0, le=5, description="keep documents whose rounded classifier score is at least this"

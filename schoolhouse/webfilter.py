@@ -3,7 +3,7 @@
     schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf \\
         --threshold 3 --dedup exact,minhash --decontaminate humaneval --workers 2
 
-    1. heuristics     Gopher quality, Gopher repetition, C4 rules   (filters.web_filters)
+    1. heuristics     Gopher quality, Gopher repetition, C4 rules   (--rules, filters.RULE_SETS)
     2. classifier     rounded educational score >= threshold         low_edu_score
     3. dedup          exact, then MinHash near duplicates            exact_duplicate, near_duplicate
     4. decontaminate  no 13-gram shared with a benchmark             contaminated
@@ -107,7 +107,7 @@ class ShardJudge:
         from filters import web_filters
 
         self.config = config
-        self.filters = web_filters() if config.heuristics else []
+        self.filters = web_filters(config.rules) if config.heuristics else []
         self.classifier = None
         if config.classifier is not None:
             from .classifier import Classifier

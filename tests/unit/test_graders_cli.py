@@ -23,11 +23,15 @@ def test_train_eval_and_filter_from_the_command_line(tmp_path):
     assert result.exit_code == 0 and "confusion matrix" in result.output
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["recipe"] == "hashing+sgd"
     result = run("filter", WEB / "documents.jsonl", WEB / "bad.jsonl", "--out", tmp_path / "web",
-                 "--heuristics", "--classifier", clf, "--dedup", "exact,minhash", "--json-summary")  # fmt: skip
+                 "--heuristics", "--rules", "fineweb-strict", "--classifier", clf, "--dedup",
+                 "exact,minhash", "--json-summary")  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["documents"] == 46 and summary["funnel"]["heuristics"] == 32
     assert summary["steps"] == ["heuristics", "classifier", "dedup"]
+    result = run("filter", WEB / "bad.jsonl", "--out", tmp_path / "r", "--heuristics", "--rules",
+                 "c5")  # fmt: skip
+    assert result.exit_code == 2 and "'c5' is not one of" in result.output
 
 
 def test_user_errors_are_one_line(tmp_path):

@@ -1,9 +1,11 @@
+import typing
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from filters import C4Lines, GopherQuality, Repetition, apply_filters, web_filters
+from filters import RULE_SETS, C4Lines, GopherQuality, Repetition, apply_filters, web_filters
+from schoolhouse.config import WebFilterConfig
 from schoolhouse.readers import DocumentReader
 from schoolhouse.records import Document
 
@@ -66,7 +68,7 @@ def test_a_footer_line_does_not_make_a_policy_page():
 
 def test_code_is_kept_when_curly_braces_are_allowed():
     code_page = next(d for d in BAD if d.metadata["expect"] == "c4_curly_brace")
-    assert C4Lines(curly_brace=False)(code_page) is True
+    assert C4Lines(code_rules=False)(code_page) is True
 
 
 def test_thresholds_are_the_papers():
@@ -79,7 +81,64 @@ def test_thresholds_are_the_papers():
 
 
 def test_web_pipeline_counts_drops_per_reason():
-    reasons = Counter(apply_filters(web_filters(), d) or "kept" for d in GOOD + BAD)
+    reasons = Counter(apply_filters(web_filters("fineweb-strict"), d) or "kept" for d in GOOD + BAD)
     assert reasons["kept"] == len(GOOD)
     assert sum(reasons.values()) == len(GOOD) + len(BAD)
     assert {"gopher_too_few_words", "degenerate_repetition", "c4_policy"} <= set(reasons)
+
+
+# A JavaScript tutorial's page, written for this test: prose, code in braces, the language named
+JS_TUTORIAL = """Functions in JavaScript
+
+A function is a block of code that you can call by name. JavaScript lets you declare one with \
+the function keyword, give it parameters, and return a value to the caller.
+
+function area(width, height) {
+  return width * height;
+}
+
+Call it with two numbers, as in area(3, 4), and it returns twelve. JavaScript also has arrow \
+functions, which are shorter to write and are often passed to other functions as arguments.
+
+const squares = [1, 2, 3].map((n) => {
+  return n * n;
+});
+
+The map method calls the arrow function once for each element of the array and collects the \
+results in a new array. In JavaScript, functions are values: you can store them in variables, \
+keep them in objects, and return them from other functions."""
+
+
+def test_code_pages_are_kept_by_the_default_rules():
+    page = doc(JS_TUTORIAL)
+    assert apply_filters(web_filters(), page) is None
+    assert apply_filters(web_filters("fineweb-strict"), page) == "c4_curly_brace"
+    no_braces = doc(JS_TUTORIAL.replace("{", "(").replace("}", ")"))
+    assert C4Lines()(no_braces) == (False, "c4_javascript")  # 4 of 10 lines name JavaScript
+    assert C4Lines(code_rules=False)(no_braces) is True
+    lorem = doc(JS_TUTORIAL.replace("twelve.", "twelve. Sample text: Lorem ipsum dolor sit amet."))
+    assert apply_filters(web_filters(), lorem) is None
+    assert C4Lines()(lorem) == (False, "c4_lorem_ipsum")
+
+
+def test_spam_is_still_dropped_by_the_default_rules():
+    kinder = {"c4_curly_brace", "c4_lorem_ipsum"}  # the rules the default turns off
+    for page in BAD:
+        reason = apply_filters(web_filters(), page)
+        if page.metadata["expect"] == "c4_curly_brace":
+            assert reason is None  # a spam mail whose only fault is a CSS brace
+        else:
+            assert reason and reason not in kinder, page.metadata["expect"]
+    notice = next(d for d in BAD if d.metadata["expect"] == "c4_javascript")
+    assert C4Lines(code_rules=False)(notice) == (False, "c4_javascript")
+
+
+def test_rule_sets_are_named_and_checked():
+    assert typing.get_args(WebFilterConfig.model_fields["rules"].annotation) == tuple(RULE_SETS)
+    assert WebFilterConfig.model_fields["rules"].default == "fineweb"
+    assert [type(f).__name__ for f in web_filters("gopher")] == ["GopherQuality", "Repetition"]
+    assert [type(f).__name__ for f in web_filters("c4")] == ["C4Lines"]
+    with pytest.raises(ValueError, match="unknown rule set 'c5'"):
+        web_filters("c5")
+    with pytest.raises(ValueError, match="rules"):
+        WebFilterConfig(inputs=["x"], out="y", rules="c5")

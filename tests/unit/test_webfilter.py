@@ -74,11 +74,11 @@ def run(tmp_path, web, classifier, name="out", **kw):
 
 
 def test_every_step_drops_with_its_reason_in_order(tmp_path, web, classifier):
-    summary = run(tmp_path, web, classifier)
+    summary = run(tmp_path, web, classifier, rules="fineweb-strict")  # drops every bad page
     out = tmp_path / "out"
     kept, rejected = rows(out), {r["id"]: r for r in rows(out, "rejected")}
     assert summary.documents == 31 + 14 + 4 + 2 == len(kept) + len(rejected)
-    pipeline = web_filters()
+    pipeline = web_filters("fineweb-strict")
     for doc in lines("bad.jsonl"):  # each bad page is dropped by the first rule it fails
         row = next(r for r in rejected.values() if r["text"] == doc["text"])
         reason = apply_filters(pipeline, Document("", doc["text"], ""))
@@ -121,7 +121,9 @@ def test_every_step_drops_with_its_reason_in_order(tmp_path, web, classifier):
     exact = sum(r["reason"] == "exact_duplicate" for r in deduped)
     assert f"| dedup | `exact_duplicate` | {exact} |" in card and "`contaminated` | 1 |" in card
     assert "| heuristics | `c4_curly_brace` | 1 |" in card and "hashing+sgd" in card
-    assert json.loads((out / "config.json").read_text())["threshold"] == 3
+    assert "**heuristics**: rule set `fineweb-strict`: fineweb with C4's code rules" in card
+    config = json.loads((out / "config.json").read_text())
+    assert (config["threshold"], config["rules"]) == (3, "fineweb-strict")
     assert not list(tmp_path.glob(".out.tmp-*"))
 
 
