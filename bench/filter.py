@@ -5,6 +5,12 @@ ours side by side with datatrove's.
     pip install --target /tmp/ft fasttext-numpy2-wheel    # optional: the fastText baseline
     python bench/filter.py --extra-path /tmp/dt:/tmp/ft [--labels PATH] [--docs 800] [--json]
 
+Heuristics (`--heuristics`, alone): each rule's share of known-good documents (the Python and
+Debian documentation below, scored >= 3) and of spam (`--spam`: the SpamAssassin corpus; and
+tests/fixtures/web/bad.jsonl) that it drops, ours beside datatrove's (bench/heuristic_rules.py):
+
+    python bench/filter.py --heuristics --extra-path /tmp/dt --spam package/data
+
 One run, one set of documents: every recipe trains on the same 70 % and is scored on the same
 30 %. Printed per recipe: binary F1 at score >= 3, macro F1 over the scores, and scoring speed
 in documents per second on one core (torch, BLAS and the Rust tokenizers limited to one thread;
@@ -325,7 +331,7 @@ def datatrove_bench(docs, planted, distinct) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", type=Path, help="text + score data (default: proxy labels)")
-    parser.add_argument("--docs", type=int, default=800, help="documents in all")
+    parser.add_argument("--docs", type=int, default=800, help="in all (heuristics: per corpus)")
     parser.add_argument("--threshold", type=int, default=3, help="keep score >= this")
     parser.add_argument("--near", type=float, default=0.1, help="share of planted near copies")
     parser.add_argument("--changes", type=int, default=3, help="words replaced per near copy")
@@ -338,8 +344,21 @@ def main() -> None:
         "and fasttext, kept out of the project's environment",
     )
     parser.add_argument("--only", help="comma-separated words: run only recipes naming one")
+    parser.add_argument("--spam", type=Path, help="SpamAssassin corpus data/ folder (heuristics)")
+    parser.add_argument(
+        "--heuristics", action="store_true", help="run only the heuristics' drop rates"
+    )
     args = parser.parse_args()
     sys.path += [p for p in args.extra_path.split(":") if p]
+    if args.heuristics:
+        from bench.heuristic_rules import run as heuristics
+
+        labeled = args.labels and labeled_corpus(args.labels, 10**9, args.seed)
+        good = [t for t, s in labeled or () if s >= args.threshold - 0.5] or None
+        loads = {name: load for name, (_, load) in SOURCES.items()}
+        result, text = heuristics(loads, chunks, args.spam, good, args.docs, args.seed)
+        print(json.dumps(result, default=str) if args.json else text)
+        return
     rows = (
         labeled_corpus(args.labels, args.docs, args.seed)
         if args.labels
