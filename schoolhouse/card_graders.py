@@ -118,6 +118,10 @@ STEP_TEXT = {
     "shingles, 16 bands x 8 rows); the first document of a group is kept",
     "decontaminate": "no 13-word n-gram shared with a benchmark item (GPT-3's rule)",
 }
+DEDUP_TEXT = {
+    "exact": "exact duplicates (normalized text)",
+    "minhash": "MinHash near duplicates (5-word shingles, 16 bands x 8 rows)",
+}
 
 
 def write_filter_card(config, summary, folder: Path) -> Path:
@@ -137,6 +141,9 @@ def write_filter_card(config, summary, folder: Path) -> Path:
     from filters import RULE_SETS
 
     text = STEP_TEXT | {"heuristics": f"rule set `{config.rules}`: {RULE_SETS[config.rules]}"}
+    if "dedup" in summary.steps:  # the methods that ran, not both
+        ran = [DEDUP_TEXT[m] for m in config.dedup.split(",") if m in DEDUP_TEXT]
+        text["dedup"] = ", then ".join(ran) + "; the first document of a group is kept"
     steps = "\n".join(f"{i}. **{step}**: {text[step]}" for i, step in enumerate(summary.steps, 1))
     classifier = ""
     if config.classifier is not None:

@@ -31,4 +31,7 @@ def test_bytes_that_are_not_utf8_are_counted_on_the_summary_and_the_card(tmp_pat
         WebFilterConfig(inputs=[source], out=out, dedup="exact"), log=lambda m: None
     )
     assert summary.documents == 2 and summary.to_dict()["repaired"] == {"invalid_utf8": 1}
-    assert "invalid_utf8 1" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "invalid_utf8 1" in card
+    # the card names the dedup that ran: exact only here
+    assert "exact duplicates (normalized text); the first" in card and "MinHash" not in card
