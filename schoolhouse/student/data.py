@@ -9,10 +9,12 @@ batches an uninterrupted one would have read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,14 +145,15 @@ def tokenize(
     folder = cache_root() / key
     dtype = "uint16" if tokenizer.vocab_size <= 2**16 else "uint32"
     if not (folder / "meta.json").is_file():
-        tmp = folder.with_name(f".{key}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        _write_tokens(sources, tokenizer, val_fraction, tmp, dtype, progress)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # this run's own temp folder (a pid can repeat on another machine sharing the cache)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=folder.parent))
         try:
-            os.replace(tmp, folder)
-        except OSError:  # another process finished the same cache first
-            shutil.rmtree(tmp, ignore_errors=True)
+            _write_tokens(sources, tokenizer, val_fraction, tmp, dtype, progress)
+            with contextlib.suppress(OSError):  # another process finished the same cache first
+                os.replace(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # ours; gone already once renamed
     return Tokens(folder / "train.bin", dtype), Tokens(folder / "val.bin", dtype), folder
 
 
