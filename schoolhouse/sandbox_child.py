@@ -125,9 +125,11 @@ def set_limits(limits: dict) -> None:
 def make_guard(status_fd: int, work: str):
     """The audit hook: it raises PermissionError for a forbidden operation and reports it.
 
-    Everything it uses is bound here, in its closure, so that code which rebinds this module's
-    globals (`sys.modules[...].BLOCKED = frozenset()`) or the builtins changes nothing it
-    checks; the function itself is referenced from nowhere the code can reach."""
+    Its data and helpers are bound here, in its closure, so that code which rebinds this
+    module's globals (`sys.modules[...].BLOCKED = frozenset()`, `inside`) or the builtins it
+    uses changes nothing it checks; the function itself is referenced from nowhere the code can
+    reach. The standard library it calls (os.path.realpath, os.write) can still be patched by
+    code written to do so: this is the second layer, the kernel's cage is the boundary."""
     blocked, native, writes, write_flags = BLOCKED, NATIVE, WRITES, WRITE_FLAGS
     writable = (work, "/dev/null")
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
@@ -140,7 +142,7 @@ def make_guard(status_fd: int, work: str):
         os.path.isdir,
         os.path.isabs,
     )
-    _any, _isinstance, _int, _tuple, _str = any, isinstance, int, tuple, str
+    _any, _isinstance, _int = any, isinstance, int
     _permission_error, _report = PermissionError, report
 
     def block(what: str) -> None:
