@@ -110,6 +110,18 @@ def test_patching_the_guard_globals(host):
     assert kernel_alone(host, write_everywhere(host)).reason == "test_failed"
 
 
+def test_the_guard_fooled_through_the_standard_library(host):
+    """Code can make os.path.realpath lie to the guard; the cage still holds the write."""
+    fool = (
+        "import os, posixpath\n"
+        "here = os.getcwd()\n"
+        "posixpath._joinrealpath = lambda path, rest, *a: (here + '/x', True)\n"
+    )
+    result, _ = check(host, fool + write_everywhere(host))
+    assert result["reason"] == "test_failed", result  # the guard saw nothing; the kernel refused
+    assert result["detail"] in ("OSError", "FileNotFoundError", "PermissionError")
+
+
 def test_dir_fd_traversal(host):
     attack = (
         "import os\n"
