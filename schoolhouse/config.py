@@ -107,11 +107,11 @@ class SteeringOptions(BaseModel):
     )
     dry: float = Field(0.0, ge=0, le=10, description="DRY repetition penalty multiplier (0: off)")
     end_by: float = Field(
-        0.6,
+        0.4,
         gt=0,
         le=1,
         description="share of --max-tokens after which, once every word is written, the stop is "
-        "raised at sentence ends on a ramp to the budget's end (1: never)",
+        "raised at sentence ends, on a ramp to --steer-bias halfway to the budget (1: never)",
     )
 
     STEERING_FIELDS: ClassVar[tuple[str, ...]] = (

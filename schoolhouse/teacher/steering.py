@@ -18,7 +18,7 @@ them away. The steering state here runs inside the engine, one per request, and 
 - keeps stock openings ("Once upon a time") out of the first position, and never writes the
   phrases a small teacher uses to talk about its task ("The story ends with", "simple words");
 - once every word is written and the text is past `end` tokens, raises the stop at each
-  sentence end on a ramp to the budget's end: a small teacher that has told its story goes on
+  sentence end on a ramp: a small teacher that has told its story goes on
   to ramble or to explain the story to the reader, and a story that runs into the budget is
   cut mid-sentence.
 
@@ -383,9 +383,10 @@ class RowState:
             self.finishing = tuple(sorted({s[0] for s in self.continuations}))
 
     def ending(self) -> float:
-        """The stop's raise at a sentence end: from 0 at `end` tokens to `bias` at the budget."""
+        """The stop's raise at a sentence end: from 0 at `end` tokens to `bias` halfway from
+        there to the budget (a story that has not ended by then is told at full pressure)."""
         end, budget = self.args.end, self.schedule.max_tokens
-        return self.args.bias * min(max(self.seen - end, 0) / max(budget - end, 1), 1.0)
+        return self.args.bias * min(2 * max(self.seen - end, 0) / max(budget - end, 1), 1.0)
 
     def decide(self) -> Decision:
         self.catch_up()
