@@ -23,6 +23,7 @@ ANYWHERE = re.compile(
     | \b(?:plot\ twists?|foreshadowing|moral\ value|story\ features?)\b
     | \b(?:(?<!moral\ of\ )this\ (?:short\ |little\ )?story|at\ the\ time\ of\ (?:this|the)\ story)\b
     | \bthe\ rest\ of\ (?:the|this|my)\ story\b
+    | \b(?:different|other|new|simple|big)\ words\ like\b
     | \bthe\ end\ of\ (?:the|this|my)\ story\ (?:is|was|will)\b
     | \b(?:is|was)\ just\ one\ (?:example|story)\b
     | \b(?:\d+|two|three|four)[-\ ](?:years?|months?)[-\ ]olds?\ (?:child|kid)(?:ren|s)?\b

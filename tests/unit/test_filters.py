@@ -152,6 +152,7 @@ EXPLAINED = (
         GOOD + "\n\nReddish: This means reddish or blood red in different colors.",
         GOOD + "\n\nIn this short story all the characters are so happy.",
         GOOD + "\n\nThe rest of the story will end with this ending:",
+        GOOD + "\n\nThey made up their own story with different words like ball and red.",
         GOOD + "\nThis is just one story that you could create for 3 years old.",
         GOOD.replace("Tom laughed", "The little 3-year-old child was excited. Tom laughed"),
         GOOD.replace("Tom laughed", "The 2-year-olds child smiled. Tom laughed"),
