@@ -14,6 +14,7 @@ from .base import Filter, FilterResult, HasText, apply_filters
 from .c4 import C4Lines
 from .decontaminated import Decontaminated
 from .english import EnglishProse
+from .for_children import ForChildren
 from .gopher_quality import GopherQuality
 from .length import Length
 from .meta_text import MetaText
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_RULES",
     "C4Lines",
     "EnglishProse",
+    "ForChildren",
     "GopherQuality",
     "Length",
     "MetaText",
@@ -57,6 +59,7 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         Repetition(),
         RunOn(),
         MetaText(),
+        ForChildren(),
         RequiredWords(),
     ]
 

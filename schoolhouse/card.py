@@ -220,7 +220,7 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
 - **Verification** (first failing check names the drop reason): not truncated at the token limit,
   {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
   repetition (Gopher thresholds), no sentence over 50 words (`run_on`), no talk about the prompt
-  or the task (`meta_text`), all three
+  or the task (`meta_text`), nothing unfit for young children (`not_for_children`), all three
   required words present in some inflection.
 {steering_section(job, summary)}
 ## Counts

@@ -23,6 +23,7 @@ STORY_FILTER_ORDER = [
     "degenerate_repetition",
     "run_on",
     "meta_text",
+    "not_for_children",
     "missing_required_word",
 ]
 WEB_STEP_ORDER = ["heuristics", "classifier", "dedup", "decontaminate"]

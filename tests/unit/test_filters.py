@@ -2,6 +2,7 @@ import pytest
 
 from filters import (
     EnglishProse,
+    ForChildren,
     Length,
     MetaText,
     Repetition,
@@ -214,3 +215,26 @@ def test_short_sentences_lines_and_lists_are_not_run_on():
         False,
         "run_on",
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # what the steered embedded teacher wrote in stories for 3-year-olds
+        GOOD + " But there was only one daughter left, they all died from cancer!",
+        GOOD.replace("Tom laughed", "She swallowed it with a sizzling mop of blood. Tom laughed"),
+        GOOD + " So she decided to have him killed.",
+        GOOD + " The man had a gun in his hand.",
+    ],
+)
+def test_stories_unfit_for_young_children_are_dropped(text):
+    assert ForChildren()(story(text)) == (False, "not_for_children")
+    assert apply_filters(story_filters(), story(text)) == "not_for_children"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [GOOD, GOOD + " Mia had a skill: she could make the flowers bloom.", GOOD + " Grandpa died."],
+)
+def test_stories_fit_for_young_children_are_kept(text):
+    assert ForChildren()(story(text)) is True
