@@ -109,13 +109,10 @@ The documents keep the licenses of their sources.
 
 
 STEP_ORDER = ("heuristics", "classifier", "dedup", "decontaminate")
+# heuristics and dedup are described from the run's --rules and --dedup (write_filter_card)
 STEP_TEXT = {
-    "heuristics": "Gopher quality and repetition rules (Rae et al. 2021) and C4's page rules "
-    "(Raffel et al. 2020), as in FineWeb",
     "classifier": "the quality classifier's educational score, rounded half up, at least the "
     "threshold (FineWeb-Edu keeps 3 and up)",
-    "dedup": "exact duplicates (normalized text), then MinHash near duplicates (5-word "
-    "shingles, 16 bands x 8 rows); the first document of a group is kept",
     "decontaminate": "no 13-word n-gram shared with a benchmark item (GPT-3's rule)",
 }
 DEDUP_TEXT = {

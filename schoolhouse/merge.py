@@ -19,9 +19,10 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
     from; shuffled by seed. Written through a hidden sibling and renamed into place."""
     import random
 
-    from .outdir import check_new_or_own, in_place
+    from .outdir import check_new_or_own, holds_only, in_place
 
-    check_new_or_own(out, "merge", _made_by_merge)  # before reading anything
+    ours = holds_only("data", "merge.json", "README.md")  # a merge from before folders were marked
+    check_new_or_own(out, "merge", ours)  # before reading anything
 
     rows, parts = [], {}
     for name, folder in sources.items():
@@ -45,13 +46,8 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
         size = (tmp / "data" / "part-00000.parquet").stat().st_size
         (tmp / "README.md").write_text(merged_card(meta, size))
 
-    in_place(out, write, "merge", also_own=_made_by_merge)
+    in_place(out, write, "merge", also_own=ours)
     return meta
-
-
-def _made_by_merge(folder: Path) -> bool:
-    """A merged folder written before folders were marked: exactly what merge writes."""
-    return {p.name for p in folder.iterdir()} == {"data", "merge.json", "README.md"}
 
 
 def merged_card(meta: dict, size: int = 0) -> str:

@@ -45,6 +45,11 @@ def mark(folder: Path, command: str) -> None:
     (folder / OWNER).write_text(json.dumps({"command": command}) + "\n")
 
 
+def holds_only(*names: str) -> Callable[[Path], bool]:
+    """`also_own` for a command whose folders, made before marks existed, hold exactly `names`."""
+    return lambda folder: {p.name for p in folder.iterdir()} == set(names)
+
+
 def check_new_or_own(out: Path, command: str, also_own: Callable[[Path], bool] | None = None):
     """Raise OutError unless `out` does not exist, is an empty folder, or was made by
     `command` (its mark, or `also_own(out)` for folders made before marks existed)."""

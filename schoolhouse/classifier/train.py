@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainClassifierConfig
-from ..outdir import in_place
+from ..outdir import holds_only, in_place
 from .features import make_features
 from .labels import Labeled, LabelError, read_labeled
 from .metrics import format_metrics, markdown_metrics, plot_pr_curve, score_metrics, to_class
@@ -115,11 +115,6 @@ def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] =
     return meta
 
 
-def _made_by_eval(folder: Path) -> bool:
-    """An eval folder written before folders were marked: exactly what eval writes."""
-    return {p.name for p in folder.iterdir()} == {"metrics.json", "pr_curve.png", "report.md"}
-
-
 def public_name(estimator) -> str:
     """`sklearn.linear_model.Ridge`, not the private module that defines it."""
     parts = [p for p in type(estimator).__module__.split(".") if not p.startswith("_")]
@@ -181,7 +176,12 @@ def evaluate_classifier(
         )
 
     # its own earlier eval of the same data is redone; any other folder is refused
-    in_place(out, write, "classifier eval", also_own=_made_by_eval)
+    in_place(
+        out,
+        write,
+        "classifier eval",
+        also_own=holds_only("metrics.json", "pr_curve.png", "report.md"),
+    )
     log(format_metrics(metrics))
     log(f"saved in {out}")
     return result | {"out": str(out)}
