@@ -31,8 +31,8 @@ def main() -> None:
 
     from filters import apply_filters, story_filters
     from schoolhouse.config import StoriesConfig
-    from schoolhouse.generation import generate_stories, prepare_stories, request_seed
-    from schoolhouse.teacher import resolve_teacher
+    from schoolhouse.generation import generate_stories, prepare_stories
+    from schoolhouse.teacher import request_seed, resolve_teacher
 
     started = time.monotonic()
     spec = resolve_teacher(args.teacher)

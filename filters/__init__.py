@@ -7,9 +7,6 @@ names the drop reason.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 from .base import Filter, FilterResult, HasText, apply_filters
 from .c4 import C4Lines
 from .decontaminated import Decontaminated
@@ -29,7 +26,6 @@ __all__ = [
     "FilterResult",
     "HasText",
     "apply_filters",
-    "verifier",
     "story_filters",
     "textbook_filters",
     "exercise_filters",
@@ -101,18 +97,3 @@ def web_filters(rules: str = DEFAULT_RULES) -> list[Filter]:
     if rules not in sets:
         raise ValueError(f"unknown rule set {rules!r} (known: {', '.join(RULE_SETS)})")
     return sets[rules]()
-
-
-def verifier(config) -> Callable:
-    """A generation config's checks as one callable (records -> None, setting `.reason`)."""
-    from schoolhouse.config import ExercisesConfig, StoriesConfig, TextbooksConfig
-
-    if isinstance(config, StoriesConfig):
-        checks = story_filters(config.min_words, config.max_words)
-    elif isinstance(config, TextbooksConfig):
-        checks = textbook_filters(config.min_tokens)
-    elif isinstance(config, ExercisesConfig):
-        checks = exercise_filters()
-    else:
-        raise TypeError(f"no verification filters for {type(config).__name__}")
-    return functools.partial(apply_filters, checks)

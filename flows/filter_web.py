@@ -13,7 +13,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from schoolhouse.config import WebFilterConfig
-from schoolhouse.webfilter import check_filter, filter_web
+from schoolhouse.jobs import filter_web
+from schoolhouse.webfilter import check_filter
 
 
 @task

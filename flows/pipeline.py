@@ -9,13 +9,12 @@ checkpoint); a rerun of the flow with the same parameters skips the steps alread
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.options import build, command
 from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, format_steps
 from schoolhouse.teacher import TeacherError
 
@@ -39,23 +38,22 @@ def step(pipeline: Pipeline, name: str) -> dict:
 
 @flow(name="pipeline", log_prints=True)
 def pipeline_flow(
-    out: str = "out/pipeline",
+    out: str | None = None,
     web: list[str] | None = None,
-    stories: int = 64,
-    textbooks: int = 16,
-    annotate: int = 200,
-    teacher: str = "embedded",
+    stories: int | None = None,
+    textbooks: int | None = None,
+    annotate: int | None = None,
+    teacher: str | None = None,
     grader: str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     repo: str | None = None,
     options: dict | None = None,
 ) -> dict:
-    """`options` sets any other PipelineConfig field (best_of, preset, steps, eval_prompts, ...)."""
-    config = PipelineConfig(
-        out=Path(out), web=[Path(w) for w in web or []], stories=stories, textbooks=textbooks,
-        annotate=annotate, teacher=teacher, grader=grader, seed=seed, repo=repo,
-        **(options or {}),
-    )  # fmt: skip
+    """None takes PipelineConfig's default; `options` sets any other field (best_of, preset,
+    steps, eval_prompts, ...)."""
+    config = build(PipelineConfig, options, out=out, web=web, stories=stories,
+                   textbooks=textbooks, annotate=annotate, teacher=teacher, grader=grader,
+                   seed=seed, repo=repo)  # fmt: skip
     logger = get_run_logger()
     pipeline = Pipeline(config, log=logger.info)
     try:
@@ -69,29 +67,16 @@ def pipeline_flow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the pipeline flow locally.")
-    parser.add_argument("--out", default="out/pipeline", help="folder for every step's output")
-    parser.add_argument("--web", action="append", default=[], help="web text (repeatable)")
-    parser.add_argument("--stories", type=int, default=64, help="story prompts")
-    parser.add_argument("--best-of", type=int, default=1, help="completions per story prompt")
-    parser.add_argument("--textbooks", type=int, default=16, help="textbook prompts")
-    parser.add_argument("--annotate", type=int, default=200, help="web documents to score")
-    parser.add_argument("--teacher", default="embedded", help="'embedded', a folder or URL(s)")
-    parser.add_argument("--grader", help="scores the web and grades the student (default: teacher)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds every step")
-    parser.add_argument("--eval-prompts", type=int, default=10, help="GPT-Eval prompts")
-    parser.add_argument("--repo", help="publish the training mix to this Hub repo")
-    args = parser.parse_args(argv)
-    state = pipeline_flow(
-        out=args.out, web=args.web, stories=args.stories, textbooks=args.textbooks,
-        annotate=args.annotate, teacher=args.teacher, grader=args.grader, seed=args.seed,
-        repo=args.repo,
-        options={"best_of": args.best_of, "eval_prompts": args.eval_prompts},
-    )  # fmt: skip
-    print(format_steps(state))
-    report = state["steps"].get("report", {}).get("result", {}).get("path")
-    if report:
-        print(f"report: {report}")
+    """`python -m flows.pipeline`: the options of `schoolhouse pipeline`, then the flow."""
+
+    def run(config: PipelineConfig, values: dict) -> None:
+        state = pipeline_flow(options=values)
+        print(format_steps(state))
+        report = state["steps"].get("report", {}).get("result", {}).get("path")
+        if report:
+            print(f"report: {report}")
+
+    command(PipelineConfig, run, "pipeline", argv=argv)
 
 
 if __name__ == "__main__":

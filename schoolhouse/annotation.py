@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -36,14 +34,21 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .config import AnnotateConfig
+from .config import RETRY_TEMPERATURE, AnnotateConfig
 from .curriculum import Template, load_template
-from .folder import DatasetFolder, write_atomic
+from .folder import DatasetFolder, progress_bar, write_atomic
 from .readers import DocumentReader
 from .records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Document
-from .teacher import Completion, Request, Sampling, Teacher, TeacherSpec, resolve_teacher
-
-RETRY_TEMPERATURE = 0.7
+from .teacher import (
+    Completion,
+    Request,
+    Sampling,
+    Teacher,
+    TeacherSpec,
+    request_seed,
+    resolve_teacher,
+    teacher_for,
+)
 
 
 class EduScore(BaseModel):
@@ -66,11 +71,6 @@ def truncate(text: str, max_chars: int) -> tuple[str, bool]:
 
 def sample_key(seed: int, doc_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()[:8], "big")
-
-
-def request_seed(seed: int, index: int, attempt: int) -> int:
-    digest = hashlib.sha256(f"annotate:{seed}:{index}:{attempt}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 @dataclass
@@ -200,7 +200,7 @@ def run_annotation(
     summary.duplicate_ids, summary.unreadable = job.duplicate_ids, job.unreadable
     if pending and teacher is None:
         raise ValueError("documents are pending but no teacher was given")
-    bar = _progress(len(job.picked), summary.skipped, progress)
+    bar = progress_bar(len(job.picked), summary.skipped, progress, "doc", "annotate")
     in_flight: dict[str, tuple[Document, int]] = {}
     retry: list[tuple[Document, int]] = []
     started = time.monotonic()
@@ -233,7 +233,7 @@ def run_annotation(
         folder.close()
         if bar:
             bar.close()
-        _log_run(job, summary)
+        job.folder.log_run(summary.to_dict())
     _count_all(job, summary)
     from .card_graders import write_annotation_card
 
@@ -262,7 +262,7 @@ def _sampling(config: AnnotateConfig, position: int, attempt: int) -> Sampling:
         top_p=0.95 if attempt else 1.0,
         frequency_penalty=0.0,  # JSON repeats its quotes and braces by design
         max_tokens=config.max_tokens,
-        seed=request_seed(config.seed, position, attempt),
+        seed=request_seed("annotate", config.seed, position, attempt),
     )
 
 
@@ -317,23 +317,6 @@ def _row(
     return row
 
 
-def _progress(total: int, initial: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, initial=initial, unit="doc", desc="annotate", file=sys.stderr,
-        dynamic_ncols=True, mininterval=0.5,
-    )  # fmt: skip
-
-
-def _log_run(job: AnnotationJob, summary: AnnotationSummary) -> None:
-    if job.folder.state.exists():
-        with open(job.folder.state / "runs.jsonl", "a") as f:
-            f.write(json.dumps({"finished_at": time.time(), **summary.to_dict()}) + "\n")
-
-
 def _count_all(job: AnnotationJob, summary: AnnotationSummary) -> None:
     """Replace this run's counts by the folder's totals (earlier runs included)."""
     scores = job.folder.read("data", ["score"]).column("score").to_pylist()
@@ -351,16 +334,5 @@ def annotate(
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
     job = prepare_annotation(config, given)
-    own = teacher is None and bool(job.pending)
-    if own:
-        options = {
-            "concurrency": config.concurrency,
-            "kv_cache_gib": config.kv_cache_gib,
-            "seed": config.seed,
-        } | (teacher_options or {})
-        teacher = job.teacher_spec.open(**options)
-    try:
-        return run_annotation(job, teacher, progress)
-    finally:
-        if own:
-            teacher.close()
+    with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options) as t:
+        return run_annotation(job, t, progress)

@@ -22,7 +22,7 @@ def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
 
 
 def write_annotation_card(job, summary) -> Path:
-    from .annotation import RETRY_TEMPERATURE
+    from .config import RETRY_TEMPERATURE
 
     config, folder = job.config, job.folder
     totals = run_totals(folder.state)
@@ -121,7 +121,7 @@ DEDUP_TEXT = {
 }
 
 
-def write_filter_card(config, summary, folder: Path) -> Path:
+def write_filter_card(config, summary, folder: Path, rules_about: str) -> Path:
     from .classifier import Classifier
 
     funnel = "\n".join(
@@ -135,9 +135,7 @@ def write_filter_card(config, summary, folder: Path) -> Path:
             summary.rejected.items(), key=lambda kv: (STEP_ORDER.index(kv[0][0]), -kv[1])
         )
     )
-    from filters import RULE_SETS
-
-    text = STEP_TEXT | {"heuristics": f"rule set `{config.rules}`: {RULE_SETS[config.rules]}"}
+    text = STEP_TEXT | {"heuristics": f"rule set `{config.rules}`: {rules_about}"}
     if "dedup" in summary.steps:  # the methods that ran, not both
         ran = [DEDUP_TEXT[m] for m in config.dedup.split(",") if m in DEDUP_TEXT]
         text["dedup"] = ", then ".join(ran) + "; the first document of a group is kept"

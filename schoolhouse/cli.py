@@ -45,11 +45,11 @@ def generate() -> None:
 STORY_SHORT = {"n": "-n"}
 
 
-def _generate(config, kind, progress: bool, json_summary: bool) -> None:
-    from .generation import generate
+def _generate(config, progress: bool, json_summary: bool) -> None:
+    from .jobs import generate
 
     try:
-        summary = generate(config, kind(), progress=progress)
+        summary = generate(config, progress=progress)
     except USER_ERRORS as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -80,13 +80,8 @@ def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
     Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
     with its reason). Rerunning the same command resumes an interrupted run.
     """
-    from filters import verifier
-
-    from .stories import StoriesKind
-
     config = build_config(StoriesConfig, values, STORY_SHORT)
-    verify = verifier(config)
-    _generate(config, lambda: StoriesKind.load(config, verify), progress, json_summary)
+    _generate(config, progress, json_summary)
 
 
 @generate.command("textbooks")
@@ -98,13 +93,8 @@ def generate_textbooks_cmd(progress: bool, json_summary: bool, **values) -> None
     Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
     HumanEval are rejected with their reason. Rerunning the same command resumes.
     """
-    from filters import verifier
-
-    from .textbooks import TextbooksKind
-
     config = build_config(TextbooksConfig, values, STORY_SHORT)
-    verify = verifier(config)
-    _generate(config, lambda: TextbooksKind.load(config, verify), progress, json_summary)
+    _generate(config, progress, json_summary)
 
 
 @generate.command("exercises")
@@ -116,13 +106,8 @@ def generate_exercises_cmd(progress: bool, json_summary: bool, **values) -> None
     Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out and
     HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
     """
-    from filters import verifier
-
-    from .exercises import ExercisesKind
-
     config = build_config(ExercisesConfig, values, STORY_SHORT)
-    verify = verifier(config)
-    _generate(config, lambda: ExercisesKind.load(config, verify), progress, json_summary)
+    _generate(config, progress, json_summary)
 
 
 def format_summary(summary) -> str:

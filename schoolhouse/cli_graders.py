@@ -125,7 +125,7 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
     rejected/ with its step and reason; the card reports the funnel. The output folder appears
     only when the run has finished.
     """
-    from .webfilter import filter_web
+    from .jobs import filter_web
 
     config = build_config(WebFilterConfig, {"inputs": list(inputs), **values}, {})
     try:

@@ -224,6 +224,10 @@ class ExercisesConfig(GenerateConfig):
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (*GenerateConfig.JOB_FIELDS, "n_words", "timeout_s")
 
 
+# an answer that does not parse is asked again once at this temperature (annotation, its card)
+RETRY_TEMPERATURE = 0.7
+
+
 class AnnotateConfig(BaseModel):
     """`schoolhouse annotate`: the teacher scores documents for educational value (0-5)."""
 

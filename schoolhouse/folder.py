@@ -196,6 +196,13 @@ class DatasetFolder:
                 self._lock.close()
                 self._lock = None
 
+    def log_run(self, summary: dict[str, Any]) -> None:
+        """Append one run's figures (`.schoolhouse/runs.jsonl`): a card sums them over every run
+        that built the folder (`card.run_totals`)."""
+        if self.state.exists():
+            with open(self.state / "runs.jsonl", "a") as f:
+                f.write(json.dumps({"finished_at": time.time(), **summary}) + "\n")
+
     # -- reading -----------------------------------------------------------------------------
     def read(self, which: str = "data", columns: list[str] | None = None) -> pa.Table:
         shards = self.shards(which)
@@ -203,6 +210,20 @@ class DatasetFolder:
         if not shards:
             return schema.empty_table().select(columns) if columns else schema.empty_table()
         return pa.concat_tables(pq.read_table(s, columns=columns) for s in shards)
+
+
+def progress_bar(total: int, initial: int, enabled: bool, unit: str, desc: str):
+    """A tqdm bar on stderr with rates, or None when disabled (flows, --no-progress)."""
+    if not enabled:
+        return None
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, initial=initial, unit=unit, desc=desc, file=sys.stderr,
+        dynamic_ncols=True, mininterval=0.5,
+    )  # fmt: skip
 
 
 def _read_journal(path: Path) -> Iterator[dict]:

@@ -17,9 +17,6 @@ interrupted command finishes it. With `--refine` every prompt goes draft -> crit
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -28,9 +25,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import GenerateConfig, StoriesConfig
-from .folder import DatasetFolder, write_atomic
+from .folder import DatasetFolder, progress_bar, write_atomic
 from .records import stable_id
-from .teacher import Completion, Request, Teacher, TeacherSpec, resolve_teacher
+from .teacher import (
+    Completion,
+    Request,
+    Sampling,
+    Teacher,
+    TeacherSpec,
+    request_seed,
+    resolve_teacher,
+    teacher_for,
+)
 from .text import duplicate_ngram_fraction, words
 
 # A filter pipeline: returns the first drop reason for a record, or None to keep it.
@@ -148,12 +154,6 @@ def prepare(config: GenerateConfig, kind: Kind, teacher_spec: TeacherSpec | None
     return Job(config, kind, folder, spec, job, done)
 
 
-def request_seed(seed: int, index: int, candidate: int, step: str = "") -> int:
-    key = f"{seed}:{index}:{candidate}" + (f":{step}" if step else "")
-    digest = hashlib.sha256(key.encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
-
-
 def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     """Write one row per pending prompt; `teacher` may be None when nothing is pending."""
     config, folder, kind = job.config, job.folder, job.kind
@@ -169,13 +169,13 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     if pending and teacher is None:
         raise ValueError("prompts are pending but no teacher was given")
     prompts = {i: kind.sampler.sample(i) for i in pending}
-    bar = _progress(config.n, done_before, progress, kind.unit)
+    bar = progress_bar(config.n, done_before, progress, kind.unit, "generate")
     started = time.monotonic()
     candidates: dict[int, list] = defaultdict(list)
     ready: list[tuple[Any, list]] = []
 
     def write(batch: list[tuple[Any, list]]) -> None:
-        records = [_build(job, prompt, c, steps) for prompt, cs in batch for c, steps in cs]
+        records = [_build(job, prompt, *candidate) for prompt, cs in batch for candidate in cs]
         kind.verify(records)
         for prompt, _ in batch:
             row = _choose(job, [r for r in records if r.index == prompt.index], summary)
@@ -197,9 +197,11 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
         batch.clear()
 
     try:
-        for completion, steps in _completions(job, teacher, prompts, summary) if pending else ():
+        for completion, sampling, steps in (
+            _completions(job, teacher, prompts, summary) if pending else ()
+        ):
             index = int(completion.request_id.split(":")[0])
-            candidates[index].append((completion, steps))
+            candidates[index].append((completion, sampling, steps))
             summary.prompt_tokens += completion.prompt_tokens
             summary.completion_tokens += completion.completion_tokens
             if len(candidates[index]) < config.best_of:
@@ -213,17 +215,20 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
         folder.close()
         if bar:
             bar.close()
-        _log_run(job, summary)
+        job.folder.log_run(summary.to_dict())
     _count_all(job, summary)
     kind.write_card(job, summary)
     return summary
 
 
 def _completions(job: Job, teacher: Teacher, prompts: dict, summary: Summary) -> Iterator:
-    """(final completion, refinement steps or None) for every candidate of every prompt."""
+    """(final completion, the sampling that wrote it, refinement steps or None) for every
+    candidate of every prompt. Under `--refine` the kept text is the revision: its row records
+    the revise request's sampling, not the draft's."""
     requests = list(_requests(job.config, job.kind, prompts))
     if not job.config.refine:
-        return ((c, None) for c in teacher.generate(requests))
+        sampling = {r.id: r.sampling for r in requests}
+        return ((c, sampling[c.request_id], None) for c in teacher.generate(requests))
     from .refine import refine
 
     return refine(teacher, job, prompts, requests, summary)
@@ -239,7 +244,7 @@ def _requests(config: GenerateConfig, kind: Kind, prompts: dict) -> Iterator[Req
             yield Request(f"{index}:{k}", messages, sampling, steering=steering)
 
 
-def _build(job: Job, prompt, completion: Completion, steps) -> Any:
+def _build(job: Job, prompt, completion: Completion, sampling: Sampling, steps) -> Any:
     config, template = job.config, job.sampler.template
     k = int(completion.request_id.split(":")[1])
     base = {
@@ -250,7 +255,7 @@ def _build(job: Job, prompt, completion: Completion, steps) -> Any:
         "template": template.name,
         "template_sha": template.sha,
         "teacher": job.teacher_spec.name,
-        "sampling": config.sampling(request_seed(config.seed, prompt.index, k)).to_dict(),
+        "sampling": sampling.to_dict(),
         "seed": config.seed,
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
@@ -276,30 +281,6 @@ def _choose(job: Job, records: list, summary: Summary) -> Any:
     return max(ranked, key=lambda pair: pair[0])[1]
 
 
-def _progress(total: int, initial: int, enabled: bool, unit: str):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit=unit,
-        desc="generate",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        mininterval=0.5,
-    )
-
-
-def _log_run(job: Job, summary: Summary) -> None:
-    """Append this run's figures; the card sums them over every run that built the folder."""
-    runs = job.folder.state / "runs.jsonl"
-    if job.folder.state.exists():
-        with open(runs, "a") as f:
-            f.write(json.dumps({"finished_at": time.time(), **summary.to_dict()}) + "\n")
-
-
 def _count_all(job: Job, summary: Summary) -> None:
     """Replace this run's counts by the folder's totals (earlier runs included)."""
     kept = job.folder.read("data", ["index"])
@@ -318,26 +299,18 @@ def generate(
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
     job = prepare(config, kind, given)
-    own = teacher is None and bool(job.pending)
-    if own:
-        options = {
-            "concurrency": config.concurrency,
-            "kv_cache_gib": config.kv_cache_gib,
-            "seed": config.seed,
-        } | (teacher_options or {})
-        teacher = job.teacher_spec.open(**options)
-        check = getattr(teacher, "check_steering", None)
-        if check and getattr(config, "steer", False) and hasattr(kind, "steering"):
-            try:
-                check()  # a server without the processor: one line, before any work
-            except BaseException:
-                teacher.close()
-                raise
-    try:
-        return run(job, teacher, progress)
-    finally:
-        if own:
-            teacher.close()
+    steered = getattr(config, "steer", False) and hasattr(kind, "steering")
+    check = _check_steering if steered else None
+    with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options,
+                     check) as opened:  # fmt: skip
+        return run(job, opened, progress)
+
+
+def _check_steering(teacher: Teacher) -> None:
+    """A server without the steering processor fails in one line, before any work."""
+    check = getattr(teacher, "check_steering", None)
+    if check is not None:
+        check()
 
 
 def prepare_stories(config: StoriesConfig, teacher_spec: TeacherSpec | None = None) -> Job:

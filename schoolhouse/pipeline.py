@@ -175,35 +175,26 @@ class Pipeline:
     # -- the steps: each calls what its command calls ------------------------------------------
 
     def _stories(self, progress: bool) -> dict:
-        from filters import verifier
-
         from .config import StoriesConfig
-        from .stories import StoriesKind
 
         c = self.config
         config = StoriesConfig(n=c.stories, out=self.config.paths["stories"], seed=c.seed,
                                teacher=c.teacher, best_of=c.best_of)  # fmt: skip
-        verify = verifier(config)
-        kind = StoriesKind.load(config, verify)
-        return self._generate(config, kind, progress)
+        return self._generate(config, progress)
 
     def _textbooks(self, progress: bool) -> dict:
-        from filters import verifier
-
         from .config import TextbooksConfig
-        from .textbooks import TextbooksKind
 
         c = self.config
         config = TextbooksConfig(n=c.textbooks, out=c.paths["textbooks"], seed=c.seed,
                                  teacher=c.teacher)  # fmt: skip
-        verify = verifier(config)
-        kind = TextbooksKind.load(config, verify)
-        return self._generate(config, kind, progress)
+        return self._generate(config, progress)
 
-    def _generate(self, config, kind, progress: bool) -> dict:
+    def _generate(self, config, progress: bool) -> dict:
         from .generation import prepare, run
+        from .jobs import lesson_kind
 
-        job = prepare(config, kind)
+        job = prepare(config, lesson_kind(config))
         teacher = self.teachers.get(config.teacher) if job.pending else None
         return run(job, teacher, progress).to_dict()
 
@@ -236,7 +227,7 @@ class Pipeline:
 
     def _filter(self, progress: bool) -> dict:
         from .config import WebFilterConfig
-        from .webfilter import filter_web
+        from .jobs import filter_web
 
         c = self.config
         out = c.paths["filter"]

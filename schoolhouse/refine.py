@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from .curriculum import load_template
-from .teacher import Completion, Request, Teacher
+from .teacher import Completion, Request, Sampling, Teacher, request_seed
 
 CRITIQUE_REQUIRED = {"prompt", "draft", "constraints"}
 REVISE_REQUIRED = {"prompt", "draft", "critique"}
@@ -30,9 +30,8 @@ class Steps:
 def refine(
     teacher: Teacher, job, prompts: dict, requests: list[Request], summary
 ) -> Iterator[tuple[Completion, Steps]]:
-    """Yield (revision, steps) for every request, after two full rounds of drafts and critiques."""
-    from .generation import request_seed
-
+    """Yield (revision, the revise request's sampling, steps) for every request, after two full
+    rounds of drafts and critiques."""
     critique_t = load_template("critique", CRITIQUE_REQUIRED)
     revise_t = load_template("revise", REVISE_REQUIRED)
     config = job.config
@@ -74,10 +73,12 @@ def refine(
         )
         for r in requests
     ]
+    revise_sampling: dict[str, Sampling] = {r.id: r.sampling for r in revise_requests}
     for revision in teacher.generate(revise_requests):
         draft, critique = drafts[revision.request_id], critiques[revision.request_id]
         tokens = sum(c.prompt_tokens + c.completion_tokens for c in (draft, critique))
-        yield revision, Steps(draft.text.strip(), critique.text.strip(), tokens)
+        steps = Steps(draft.text.strip(), critique.text.strip(), tokens)
+        yield revision, revise_sampling[revision.request_id], steps
 
 
 def _user(text: str) -> tuple[dict[str, str], ...]:

@@ -3,7 +3,7 @@
     schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf \\
         --threshold 3 --dedup exact,minhash --decontaminate humaneval --workers 2
 
-    1. heuristics     Gopher quality, Gopher repetition, C4 rules   (--rules, filters.RULE_SETS)
+    1. heuristics     Gopher quality, Gopher repetition, C4 rules   (--rules: a `Rules` value)
     2. classifier     rounded educational score >= threshold         low_edu_score
     3. dedup          exact, then MinHash near duplicates            exact_duplicate, near_duplicate
     4. decontaminate  no 13-gram shared with a benchmark             contaminated
@@ -21,6 +21,9 @@ duplicates it, exactly as in one process, so the output does not depend on `--wo
 contamination verdict computed in the worker is applied after dedup, which keeps the documented
 order (a contaminated document that duplicates an earlier one is a `near_duplicate`).
 
+The heuristics are passed in (`Rules`: the named rule set's checks and its description), never
+imported: `schoolhouse.jobs.filter_web` hands over the set `--rules` names from `filters`.
+
 Everything is written into a hidden sibling folder that is renamed into place at the end: a
 failed or killed run leaves no half-written output folder (its hidden folder is cleared by the
 next run).
@@ -33,7 +36,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +51,17 @@ from .readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
 from .records import Document
 
 STEPS = ("heuristics", "classifier", "dedup", "decontaminate")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The heuristic rule set step 1 applies, as `--rules` names it. Pickled to every worker."""
+
+    name: str  # as --rules names it
+    about: str  # what the set runs, for the card
+    check: Callable[[Document], str | None]  # the first drop reason, or None to keep
+
+
 TEXT_FILES_PER_SHARD = 500
 SCORE_BATCH = 256
 
@@ -103,11 +117,9 @@ def shards_of(config: WebFilterConfig) -> list[list[Path]]:
 class ShardJudge:
     """Steps 1, 2 and the lookup of 4 for one process; heavy parts are loaded once."""
 
-    def __init__(self, config: WebFilterConfig, threads: int | None = None):
-        from filters import web_filters
-
+    def __init__(self, config: WebFilterConfig, rules: Rules | None, threads: int | None = None):
         self.config = config
-        self.filters = web_filters(config.rules) if config.heuristics else []
+        self.check = rules.check if config.heuristics and rules else None
         self.classifier = None
         if config.classifier is not None:
             from .classifier import Classifier
@@ -124,8 +136,6 @@ class ShardJudge:
             self.index = NgramIndex.from_benchmarks(config.decontaminate.split(","))
 
     def judge(self, files: list[Path], stage: Path) -> dict:
-        from filters import apply_filters
-
         started = time.perf_counter()
         reader = DocumentReader(max_bytes=self.config.max_bytes)
         rows: list[dict] = []
@@ -133,7 +143,7 @@ class ShardJudge:
         for doc in (d for f in files for d in reader.read(f)):
             row = _row(doc)
             rows.append(row)
-            reason = apply_filters(self.filters, doc) if self.filters else None
+            reason = self.check(doc) if self.check else None
             if reason:
                 row |= {"step": "heuristics", "reason": reason}
             elif self.classifier is not None:
@@ -183,9 +193,9 @@ def _row(doc: Document) -> dict:
 _JUDGE: ShardJudge | None = None
 
 
-def _init_worker(config_json: str, threads: int) -> None:
+def _init_worker(config_json: str, rules: Rules | None, threads: int) -> None:
     global _JUDGE
-    _JUDGE = ShardJudge(WebFilterConfig.model_validate_json(config_json), threads)
+    _JUDGE = ShardJudge(WebFilterConfig.model_validate_json(config_json), rules, threads)
 
 
 def _judge_in_worker(task: tuple[list[Path], Path]) -> dict:
@@ -268,13 +278,19 @@ def check_filter(config: WebFilterConfig) -> list[list[Path]]:
     return shards
 
 
-def filter_web(config: WebFilterConfig, log=print) -> FilterSummary:
+def filter_web(config: WebFilterConfig, rules: Rules | None, log=print) -> FilterSummary:
+    """Run the named steps; `rules` is required when `config.heuristics` is set."""
+    if config.heuristics and (rules is None or rules.name != config.rules):
+        raise ValueError(
+            f"--heuristics with rule set {config.rules!r} needs its checks passed in "
+            f"(got {rules.name if rules else None!r}): run it through schoolhouse.jobs.filter_web"
+        )
     # a second run on the same --out is refused; the temp folder is this run's alone
     with locked(config.out):
-        return _filter_web(config, log)
+        return _filter_web(config, rules, log)
 
 
-def _filter_web(config: WebFilterConfig, log) -> FilterSummary:
+def _filter_web(config: WebFilterConfig, rules: Rules | None, log) -> FilterSummary:
     shards = check_filter(config)
     out = config.out
     tmp = temp_sibling(out)
@@ -284,7 +300,7 @@ def _filter_web(config: WebFilterConfig, log) -> FilterSummary:
     started = time.perf_counter()
     try:
         tasks = [(files, stage / f"shard-{i:05d}.parquet") for i, files in enumerate(shards)]
-        _run(config, tasks, tmp, summary, log)
+        _run(config, rules, tasks, tmp, summary, log)
         if summary.documents == 0:  # no finished, empty dataset for empty or unreadable inputs
             skipped = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common())
             raise ValueError(
@@ -296,18 +312,18 @@ def _filter_web(config: WebFilterConfig, log) -> FilterSummary:
         write_atomic(tmp / "config.json", config.model_dump_json(indent=2))
         from .card_graders import write_filter_card
 
-        write_filter_card(config, summary, tmp)
+        write_filter_card(config, summary, tmp, rules.about if rules else "")
         os.rename(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary
 
 
-def _results(config: WebFilterConfig, tasks) -> Iterator[tuple[dict, Path]]:
+def _results(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tuple[dict, Path]]:
     """Judged shards in input order, from worker processes when there are several."""
     workers = min(config.workers, len(tasks))
     if workers <= 1:
-        judge = ShardJudge(config)
+        judge = ShardJudge(config, rules)
         for files, stage in tasks:
             yield judge.judge(files, stage), stage
         return
@@ -318,12 +334,12 @@ def _results(config: WebFilterConfig, tasks) -> Iterator[tuple[dict, Path]]:
         workers,
         mp_context=multiprocessing.get_context("spawn"),  # no forked torch or vLLM threads
         initializer=_init_worker,
-        initargs=(config.model_dump_json(), threads),
+        initargs=(config.model_dump_json(), rules, threads),
     ) as pool:
         yield from zip(pool.map(_judge_in_worker, tasks), (s for _, s in tasks), strict=True)
 
 
-def _run(config: WebFilterConfig, tasks, tmp: Path, summary: FilterSummary, log) -> None:
+def _run(config: WebFilterConfig, rules, tasks, tmp: Path, summary: FilterSummary, log) -> None:
     dedup = None
     if config.dedup:
         from .dedup import Deduplicator
@@ -333,7 +349,7 @@ def _run(config: WebFilterConfig, tasks, tmp: Path, summary: FilterSummary, log)
     kept = ShardWriter(tmp / "data", KEPT_SCHEMA, config.shard_size)
     rejected = ShardWriter(tmp / "rejected", REJECTED_SCHEMA, config.shard_size)
     left = Counter()  # step -> documents that passed it
-    for done, (stats, stage) in enumerate(_results(config, tasks), start=1):
+    for done, (stats, stage) in enumerate(_results(config, rules, tasks), start=1):
         summary.judge_s += stats["seconds"]
         summary.unreadable.update(stats["unreadable"])
         summary.repaired.update(stats["repaired"])

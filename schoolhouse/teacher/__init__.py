@@ -9,10 +9,12 @@ engine, so bad input fails in a second, before any work.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import Completion, Request, Sampling, Teacher, TeacherError
+from .base import Completion, Request, Sampling, Teacher, TeacherError, request_seed
 from .embedded import EMBEDDED
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "Teacher",
     "TeacherError",
     "TeacherSpec",
+    "request_seed",
     "resolve_teacher",
+    "teacher_for",
 ]
 
 
@@ -53,6 +57,32 @@ class TeacherSpec:
         return EngineTeacher(
             folder, self.name, **{k: v for k, v in options.items() if k in engine_keys}
         )
+
+
+@contextmanager
+def teacher_for(
+    spec: TeacherSpec,
+    given: Teacher | None,
+    needed: bool,
+    config,
+    options: dict | None = None,
+    check: Callable[[Teacher], None] | None = None,
+) -> Iterator[Teacher | None]:
+    """The given teacher; else, when there is work (`needed`), one opened from `spec` with the
+    job config's engine settings, checked by `check` before any work, closed after. None when
+    there is no work and no teacher was given."""
+    if given is not None or not needed:
+        yield given
+        return
+    settings = {"concurrency": config.concurrency, "kv_cache_gib": config.kv_cache_gib,
+                "seed": config.seed}  # fmt: skip
+    teacher = spec.open(**(settings | (options or {})))
+    try:
+        if check is not None:
+            check(teacher)
+        yield teacher
+    finally:
+        teacher.close()
 
 
 def resolve_teacher(spec: str) -> TeacherSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -9,6 +10,13 @@ from typing import Protocol
 
 class TeacherError(RuntimeError):
     """The teacher cannot be started or reached, or failed for good during a run."""
+
+
+def request_seed(*parts: object) -> int:
+    """A request's sampling seed from what names it (run seed, prompt index, candidate, step):
+    the same request samples the same text on any backend and in any order."""
+    key = ":".join(str(p) for p in parts if p != "")
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

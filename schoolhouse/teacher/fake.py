@@ -14,15 +14,19 @@ class FakeTeacher:
         replies: Iterable[str] | Callable[[Request], str] = (),
         name: str = "fake",
         finish_reason: str = "stop",
+        dies_after: int | None = None,
     ):
         self.name = name
+        self.dies_after = dies_after  # answers this many requests, then fails like a dead server
         self.finish_reason = finish_reason
         self._reply = replies if callable(replies) else None
         self._queue = deque(() if callable(replies) else replies)
         self.requests: list[Request] = []
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
-        for request in requests:
+        for i, request in enumerate(requests):
+            if i == self.dies_after:
+                raise RuntimeError("teacher died")
             self.requests.append(request)
             text = self._reply(request) if self._reply else self._queue.popleft()
             prompt = " ".join(m["content"] for m in request.messages)

@@ -20,8 +20,7 @@ import httpx
 from .base import TeacherError
 from .engine import CPU_ENGINE_ARGS, configure_cpu_engine, is_cpu_build
 from .http import STEERING_PROCESSOR
-
-STEERING_ENV = {"VLLM_USE_V2_MODEL_RUNNER": "0"}  # as steering_vllm.STEERING_ENV, without vLLM
+from .steering import STEERING_ENV
 
 
 def free_port(host: str = "127.0.0.1") -> int:

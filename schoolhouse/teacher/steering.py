@@ -38,6 +38,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+# The steering processor implements the V1 model runner's logits-processor interface: every
+# engine and server that may steer runs with this environment.
+STEERING_ENV = {"VLLM_USE_V2_MODEL_RUNNER": "0"}
+
 # the keys a request carries (all flat: vLLM's xargs take str/int/float values only)
 WORDS = "steer_words"  # "jump,jumps,jumped,jumping|kite,kites|shiny": forms, one word a group
 BIAS = "steer_bias"  # the largest logit bias added to a missing word's first pieces

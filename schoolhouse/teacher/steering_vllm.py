@@ -19,8 +19,7 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor
 from vllm.v1.sample.logits_processor.builtin import process_dict_updates
 
-from .serve import STEERING_ENV
-from .steering import Pieces, RowState, SteeringArgs, SteeringError, stop_token_ids
+from .steering import STEERING_ENV, Pieces, RowState, SteeringArgs, SteeringError, stop_token_ids
 
 __all__ = ["STEERING_ENV", "LexicalSteering"]
 

@@ -38,18 +38,6 @@ def rows(out, which="data"):
     ]
 
 
-class Dies(FakeTeacher):
-    def __init__(self, limit):
-        super().__init__(grade)
-        self.limit = limit
-
-    def generate(self, requests):
-        for i, completion in enumerate(super().generate(requests)):
-            if i == self.limit:
-                raise RuntimeError("teacher died")
-            yield completion
-
-
 class CutsOff(FakeTeacher):
     """Cuts off every first try, and every try of documents whose position is in `always`."""
 
@@ -115,7 +103,7 @@ def test_random_sample_is_stable_and_a_larger_n_extends_it(tmp_path):
 def test_resume_asks_only_for_documents_without_a_row(tmp_path):
     cfg = config(tmp_path, n=12, shard_size=4)
     with pytest.raises(RuntimeError, match="teacher died"):
-        annotate(cfg, teacher=Dies(limit=7), progress=False)
+        annotate(cfg, teacher=FakeTeacher(grade, dies_after=7), progress=False)
     done = {r["id"] for r in rows(cfg.out)}
     assert len(done) == 7
     second = FakeTeacher(grade)

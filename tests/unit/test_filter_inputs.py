@@ -5,7 +5,7 @@ import json
 import pytest
 
 from schoolhouse.config import WebFilterConfig
-from schoolhouse.webfilter import filter_web
+from schoolhouse.jobs import filter_web
 
 
 def test_an_empty_input_is_an_error_and_leaves_no_folder(tmp_path):

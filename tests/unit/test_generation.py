@@ -18,20 +18,6 @@ def teacher(**overrides):
     return FakeTeacher(lambda r: story_for(r.messages[0]["content"], **overrides))
 
 
-class Dies(FakeTeacher):
-    """Answers `limit` requests, then fails like a teacher that went away."""
-
-    def __init__(self, limit):
-        super().__init__(lambda r: story_for(r.messages[0]["content"]))
-        self.limit = limit
-
-    def generate(self, requests):
-        for i, completion in enumerate(super().generate(requests)):
-            if i == self.limit:
-                raise RuntimeError("teacher died")
-            yield completion
-
-
 def rows(out, which="data"):
     files = sorted((out / which).glob("*.parquet"))
     return [r for f in files for r in pq.read_table(f).to_pylist()]
@@ -94,7 +80,12 @@ def test_best_of_keeps_a_verified_candidate(tmp_path, verify):
 def test_resume_asks_only_for_what_was_not_written(tmp_path, verify):
     cfg = config(tmp_path, n=20, shard_size=4)
     with pytest.raises(RuntimeError, match="teacher died"):
-        generate_stories(cfg, verify, teacher=Dies(limit=9), progress=False)
+        generate_stories(
+            cfg,
+            verify,
+            teacher=FakeTeacher(lambda r: story_for(r.messages[0]["content"]), dies_after=9),
+            progress=False,
+        )
     assert len(rows(cfg.out)) == 9  # everything finished before the failure is on disk
     second = teacher()
     summary = generate_stories(cfg, verify, teacher=second, progress=False)

@@ -123,6 +123,22 @@ def test_refine_runs_three_batched_rounds_and_keeps_draft_and_critique(tmp_path,
     assert summary.prompt_tokens > sum(r["prompt_tokens"] for r in rows(cfg.out))
 
 
+def test_refined_rows_record_the_revision_sampling_not_the_drafts(tmp_path, verify):
+    fake = refining(story_for, lambda p: story_for(p.split("Draft:")[0]))
+    cfg = StoriesConfig(n=3, out=tmp_path / "st", refine=True, best_of=2)
+    generate_stories(cfg, verify, teacher=fake, progress=False)
+    drafts, revisions = fake.requests[:6], fake.requests[12:]  # 3 prompts x 2 candidates a step
+    by_id = {r.id: r.sampling.to_dict() for r in revisions}
+    kept = rows(cfg.out)
+    assert len(kept) == 3
+    for row in kept:
+        request_id = f"{row['index']}:{row['candidate']}"
+        assert row["sampling"] == by_id[request_id]  # what wrote the kept text
+        draft = next(r for r in drafts if r.id == request_id)
+        assert row["sampling"]["seed"] != draft.sampling.seed
+        assert row["sampling"]["max_tokens"] == cfg.max_tokens
+
+
 def test_refine_is_part_of_the_job_and_resumes_per_row(tmp_path, verify):
     cfg = StoriesConfig(n=3, out=tmp_path / "st", refine=True)
     fake = refining(story_for, lambda p: story_for(p.split("Draft:")[0]))

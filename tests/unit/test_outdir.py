@@ -144,7 +144,7 @@ def test_pretrain_refuses_a_dataset_folder(dataset):
 
 def test_filter_refuses_a_live_run_and_keeps_its_temp_folder(tmp_path):
     from schoolhouse.config import WebFilterConfig
-    from schoolhouse.webfilter import filter_web
+    from schoolhouse.jobs import filter_web
 
     web = Path(__file__).resolve().parents[1] / "fixtures" / "web" / "documents.jsonl"
     out = tmp_path / "web"

@@ -1,0 +1,101 @@
+"""Each job that applies checks, defined once: its config type, its core run, and its checks.
+
+The core takes checks as arguments and never imports `filters`; this module is where the two
+meet. The CLI, the main job (`pipeline.py`) and the Prefect flows run jobs through it, so a
+`generate stories` is the same job whichever of them starts it:
+
+    job = JOBS["stories"]                    # or JOBS["textbooks"], JOBS["exercises"], JOBS["filter"]
+    summary = job.run(job.config(n=8, out="out/stories"))
+
+`checks_for(config)` is a lesson config's verification (what decides kept or rejected);
+`web_rules(name)` the heuristic rule set `--rules` names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from .config import (
+    ExercisesConfig,
+    GenerateConfig,
+    StoriesConfig,
+    TextbooksConfig,
+    WebFilterConfig,
+)
+from .generation import Kind, Summary, Verify
+from .teacher import Teacher
+
+
+def checks_for(config: GenerateConfig) -> Verify:
+    """A lesson config's checks as one callable (records -> None, setting `.reason`)."""
+    from filters import apply_filters, exercise_filters, story_filters, textbook_filters
+
+    if isinstance(config, StoriesConfig):
+        checks = story_filters(config.min_words, config.max_words)
+    elif isinstance(config, TextbooksConfig):
+        checks = textbook_filters(config.min_tokens)
+    elif isinstance(config, ExercisesConfig):
+        checks = exercise_filters()
+    else:
+        raise TypeError(f"no verification checks for {type(config).__name__}")
+    return functools.partial(apply_filters, checks)
+
+
+def lesson_kind(config: GenerateConfig, verify: Verify | None = None) -> Kind:
+    """The kind object that writes and verifies `config`'s lessons, with its checks."""
+    from .exercises import ExercisesKind
+    from .stories import StoriesKind
+    from .textbooks import TextbooksKind
+
+    kinds = {StoriesConfig: StoriesKind, TextbooksConfig: TextbooksKind,
+             ExercisesConfig: ExercisesKind}  # fmt: skip
+    kind = kinds.get(type(config))
+    if kind is None:
+        raise TypeError(f"no lesson kind for {type(config).__name__}")
+    return kind.load(config, verify if verify is not None else checks_for(config))
+
+
+def generate(
+    config: GenerateConfig, teacher: Teacher | None = None, progress: bool = True, **options: Any
+) -> Summary:
+    """`schoolhouse generate KIND`: prompts -> teacher -> checks -> dataset folder."""
+    from . import generation
+
+    return generation.generate(config, lesson_kind(config), teacher, progress, **options)
+
+
+def web_rules(name: str):
+    """The heuristic rule set `--rules NAME` runs, as the web filter takes it."""
+    from filters import RULE_SETS, apply_filters, web_filters
+
+    from .webfilter import Rules
+
+    return Rules(name, RULE_SETS[name], functools.partial(apply_filters, web_filters(name)))
+
+
+def filter_web(config: WebFilterConfig, log=print):
+    """`schoolhouse filter`: heuristics, classifier, dedup, decontamination, in that order."""
+    from . import webfilter
+
+    rules = web_rules(config.rules) if config.heuristics else None
+    return webfilter.filter_web(config, rules, log)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    config: type[BaseModel]
+    run: Callable[..., Any]  # (config, **options) -> the job's summary
+
+
+JOBS = {
+    "stories": Job("stories", StoriesConfig, generate),
+    "textbooks": Job("textbooks", TextbooksConfig, generate),
+    "exercises": Job("exercises", ExercisesConfig, generate),
+    "filter": Job("filter", WebFilterConfig, filter_web),
+}

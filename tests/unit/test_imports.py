@@ -1,0 +1,171 @@
+"""The package's shape, checked from its source: imports run one way.
+
+Layers, bottom to top: `filters` (checks on records) and the core (`schoolhouse`: prompts,
+teacher, lessons, graders, datasets, student) know nothing of each other's callers; the
+composition layer (`schoolhouse.jobs`, which hands each job its checks, and the runners built on
+it: `schoolhouse.pipeline`, the CLI) joins them; `flows/` wraps it for Prefect. Every import
+counts, including the ones inside functions: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "schoolhouse"
+# the modules allowed to import `filters`: where checks are handed to the core
+COMPOSITION = {"schoolhouse.jobs", "schoolhouse.pipeline", "schoolhouse.cli"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(package: str = PACKAGE) -> dict[str, Path]:
+    return {module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Every module `name` imports (absolute names), at any depth of its code."""
+    is_package = path.name == "__init__.py"
+    out = set()
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = {  # `if TYPE_CHECKING:` imports annotate; they never run
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            out.add(target)
+            for alias in node.names:  # `from . import x` / `from .pkg import submodule`
+                if f"{target}.{alias.name}" in known:
+                    out.add(f"{target}.{alias.name}")
+    return out
+
+
+def is_composition(name: str) -> bool:
+    return any(name == c or name.startswith(c + "_") for c in COMPOSITION)
+
+
+def graph() -> dict[str, set[str]]:
+    found = modules()
+    known = set(found)
+    return {
+        name: {i for i in imports(name, path, known) if i.split(".")[0] in (PACKAGE, "filters",
+                                                                         "prefect", "flows")}
+        for name, path in found.items()
+    }  # fmt: skip
+
+
+def test_the_scan_sees_imports_inside_functions_and_relative_ones(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from .b import c\ndef f():\n    from filters import verifier\n    import os\n")
+    found = imports("schoolhouse.sub.m", path, {"schoolhouse.sub.b.c"})
+    assert found == {"schoolhouse.sub.b", "schoolhouse.sub.b.c", "filters", "os"}
+    assert imports("schoolhouse.sub", path.rename(tmp_path / "__init__.py"), set()) >= {
+        "schoolhouse.sub.b"
+    }
+    assert is_composition("schoolhouse.cli_student") and not is_composition("schoolhouse.card")
+
+
+def test_the_core_never_imports_filters_prefect_or_flows():
+    offenders = {
+        name: sorted(i for i in deps if i.split(".")[0] in ("filters", "prefect", "flows"))
+        for name, deps in graph().items()
+        if not is_composition(name)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_core_never_imports_the_composition_layer():
+    offenders = {
+        name: sorted(i for i in deps if is_composition(i))
+        for name, deps in graph().items()
+        if not is_composition(name)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_filters_never_import_the_core_s_jobs_configs_or_runners():
+    allowed = {"schoolhouse.records", "schoolhouse.text", "schoolhouse.decontaminate"}
+    known = set(modules("filters")) | set(modules())
+    used = {
+        i
+        for name, path in modules("filters").items()
+        for i in imports(name, path, known)
+        if i.startswith(PACKAGE)
+    }
+    assert used <= allowed, sorted(used - allowed)
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in edges:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("package", [PACKAGE, "filters"])
+def test_no_import_cycles(package):
+    found = modules(package)
+    known = set(found)
+    edges = {}
+    for name, path in found.items():
+        # a package imports its parent's __init__ when it loads: that edge is not a choice
+        parents = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+        edges[name] = {i for i in imports(name, path, known) if i in known} - parents - {name}
+    assert cycles(edges) == []
