@@ -73,7 +73,7 @@ class SteeringError(ValueError):
 class SteeringArgs:
     words: tuple[tuple[str, ...], ...] = ()  # per word: its surface forms, the base form first
     bias: float = 5.0
-    target: int = 0  # 0: 40 % of the request's max_tokens
+    target: int = 0  # 0: 25 % of the request's max_tokens
     no_repeat: int = 0
     dry: float = 0.0
     avoid_start: tuple[str, ...] = ()
@@ -250,7 +250,7 @@ def replay(pieces: Iterable[str], args: SteeringArgs, max_tokens: int) -> Schedu
     return schedule
 
 
-def target_for(max_tokens: int, share: float = 0.4) -> int:
+def target_for(max_tokens: int, share: float = 0.25) -> int:
     return max(1, int(share * max_tokens))
 
 
