@@ -37,7 +37,9 @@ def test_the_table_names_every_job_with_its_config():
 
 
 def test_the_core_filter_refuses_heuristics_it_was_not_handed(tmp_path):
-    config = WebFilterConfig(inputs=[WEB / "documents.jsonl"], out=tmp_path / "out", heuristics=True)
+    config = WebFilterConfig(
+        inputs=[WEB / "documents.jsonl"], out=tmp_path / "out", heuristics=True
+    )
     with pytest.raises(ValueError, match="schoolhouse.jobs.filter_web"):
         webfilter.filter_web(config, None)
     wrong = jobs.web_rules("gopher")  # another set than --rules names
