@@ -132,7 +132,8 @@ def steering_section(job, summary, unit: str = "stories") -> str:
             f"**on** (lexically steered decoding, `teacher/steering.py`): missing words' first "
             f"tokens raised by up to {config.steer_bias:g} logits on a ramp that spreads them over "
             f"the first {config.steer_by:.0%} of the {config.max_tokens}-token budget, no stop while "
-            "a word is missing, a still-missing word forced near the budget's end"
+            "a word is missing, a still-missing word forced near the budget's end (an adjective "
+            "only in its base form; a comparative the teacher writes freely still counts)"
             + (
                 f", repeated {config.no_repeat_ngram}-token n-grams blocked"
                 if config.no_repeat_ngram

@@ -79,10 +79,20 @@ class SteeringArgs:
     avoid_start: tuple[str, ...] = ()
     ban: tuple[str, ...] = ()
     end: int = 0
+    # forms that count as the word written but are never pushed ("~" in WORDS): an adjective's
+    # comparatives, which a push turns into "the scent of fresh dustier"
+    quiet: frozenset[str] = frozenset()
+
+    def pushed(self, i: int) -> tuple[str, ...]:
+        """The forms of word `i` that steering may raise, finish or force."""
+        return tuple(f for f in self.words[i] if f not in self.quiet)
 
     def encode(self) -> dict[str, str | int | float]:
         return {
-            WORDS: "|".join(",".join(forms) for forms in self.words),
+            WORDS: "|".join(
+                ",".join(("~" if f in self.quiet else "") + f for f in forms)
+                for forms in self.words
+            ),
             BIAS: self.bias,
             TARGET: self.target,
             NO_REPEAT: self.no_repeat,
@@ -98,12 +108,16 @@ class SteeringArgs:
         if not extra or not any(k in extra for k in KEYS):
             return None
         raw = str(extra.get(WORDS, "") or "")
-        words = tuple(tuple(f.strip() for f in g.split(",") if f.strip()) for g in raw.split("|"))
-        words = tuple(w for w in words if w)
+        marked = tuple(tuple(f.strip() for f in g.split(",") if f.strip()) for g in raw.split("|"))
+        marked = tuple(w for w in marked if w)
+        words = tuple(tuple(f.removeprefix("~") for f in forms) for forms in marked)
+        quiet = frozenset(f[1:] for forms in marked for f in forms if f.startswith("~"))
         for forms in words:
             for form in forms:
                 if not WORD.fullmatch(form):
                     raise SteeringError(f"{WORDS}: {form!r} is not a word")
+            if all(f in quiet for f in forms):
+                raise SteeringError(f"{WORDS}: every form of {forms[0]!r} is marked '~'")
         avoid = tuple(p.strip() for p in str(extra.get(AVOID, "") or "").split("|") if p.strip())
         ban = tuple(p.strip() for p in str(extra.get(BAN, "") or "").split("|") if p.strip())
         args = cls(
@@ -115,6 +129,7 @@ class SteeringArgs:
             avoid,
             ban,
             _number(extra, END, int, cls.end),
+            quiet,
         )
         args.check()
         return args
@@ -337,9 +352,13 @@ class RowState:
         self.finishing: tuple[int, ...] | None = None  # continuations of a raised first piece
         self.continuations: list[tuple[int, ...]] = []
         self.ngrams: dict[tuple[int, ...], set[int]] = {}
-        usable = [w for w in args.words if any(variants(pieces, f, False) for f in w)]
+        usable = [
+            i
+            for i in range(len(args.words))
+            if any(variants(pieces, f, False) for f in args.pushed(i))
+        ]
         if len(usable) < len(args.words):
-            bad = [w[0] for w in args.words if w not in usable]
+            bad = [w[0] for i, w in enumerate(args.words) if i not in usable]
             raise SteeringError(f"{WORDS}: the tokenizer cannot write {', '.join(bad)}")
         self.avoid = self._first_ids(args.avoid_start)
         self.banned: dict[tuple[int, ...], set[int]] = {}  # a phrase's head -> its last token
@@ -409,7 +428,7 @@ class RowState:
                 decision.boost.update(dict.fromkeys(self.stop_ids, ending))
         start = bool(SENTENCE_END.search(self.schedule.text))
         if force:
-            word = self.args.words[missing[0]]
+            word = self.args.pushed(missing[0])
             options = [v for f in word for v in variants(self.pieces, f, start)]
             options = options or [v for f in word for v in variants(self.pieces, f, False)]
             best = min(options, key=lambda v: len(v.ids))
@@ -423,7 +442,7 @@ class RowState:
             # (" Sl") is how many other words begin and the forced finish garbles the sentence
             track = level >= STEERED_LEVEL
             for i in missing:
-                options = [v for f in self.args.words[i] for v in variants(self.pieces, f, start)]
+                options = [v for f in self.args.pushed(i) for v in variants(self.pieces, f, start)]
                 if not any(v.raisable for v in options) and track and not start:
                     options = [replace(v, raisable=True) for v in options]
                 for v in (v for v in options if v.raisable):
@@ -482,8 +501,9 @@ PIECE = re.compile(r"\s*\S+|\s+")
 def request_args(config, words: Sequence[tuple[str, str | None]], avoid=(), ban=()) -> SteeringArgs:
     """A job's steering for one prompt: its (word, part of speech) pairs, the stock openings
     to keep out of the first position, and phrases never to write."""
+    forms = tuple(word_forms(w, pos) for w, pos in words)
     return SteeringArgs(
-        words=tuple(word_forms(w, pos) for w, pos in words),  # also replayed when off
+        words=forms,  # also replayed when off
         bias=config.steer_bias if config.steer else 0.0,
         target=target_for(config.max_tokens, config.steer_by),
         no_repeat=config.no_repeat_ngram if config.steer else 0,
@@ -491,6 +511,13 @@ def request_args(config, words: Sequence[tuple[str, str | None]], avoid=(), ban=
         avoid_start=tuple(avoid) if config.steer else (),
         ban=tuple(ban) if config.steer else (),
         end=int(config.end_by * config.max_tokens) if config.steer and config.end_by < 1 else 0,
+        # an adjective is pushed in its base form only: its comparatives count when written
+        quiet=frozenset(
+            f
+            for (_, pos), fs in zip(words, forms, strict=True)
+            if pos == "adjective"
+            for f in fs[1:]
+        ),  # fmt: skip
     )
 
 

@@ -14,6 +14,7 @@ from schoolhouse.teacher.steering import (
     SteeringError,
     dry_penalties,
     replay,
+    request_args,
     variants,
     word_forms,
     word_sources,
@@ -107,6 +108,26 @@ def test_a_word_written_across_two_tokens_is_finished(pieces):
     out.append(two[1])
     out += ids(pieces, " day.")
     assert row.decide().only is None and row.schedule.missing == []
+
+
+def test_an_adjective_is_pushed_in_its_base_form_only(pieces):
+    # a push on " shin" is finished as "shinier": "the sky was shinier" for a prompt's "shiny"
+    config = SimpleNamespace(steer=True, steer_bias=5.0, steer_by=0.05, max_tokens=200,
+                             no_repeat_ngram=0, dry=0.0, end_by=1.0)  # fmt: skip
+    args = request_args(config, [("shiny", "adjective"), ("jump", "verb")])
+    assert args.quiet == {"shinier", "shiniest"} and args.pushed(1) == args.words[1]
+    assert SteeringArgs.decode(args.encode()) == args  # "~shinier" travels as a flat string
+    with pytest.raises(SteeringError, match="every form of 'kite'"):
+        SteeringArgs.decode({"steer_words": "~kite,~kites"})
+    out: list[int] = []
+    row = RowState(args, pieces, out, 200, stop_ids={2})
+    out += ids(pieces, "The sun was warm and the sky was blue and")
+    boost = row.decide().boost
+    assert ids(pieces, " shinier")[0] not in boost and one(pieces, " shiny") in boost
+    assert one(pieces, " jumped") in boost  # a verb keeps its inflections: "he jumped"
+    out += ids(pieces, " shinier than ever.")  # written freely, a comparative still counts
+    row.decide()
+    assert row.schedule.missing == [1]
 
 
 def test_a_short_first_piece_is_never_raised(pieces):
