@@ -166,12 +166,33 @@ def steering_section(job, summary, unit: str = "stories") -> str:
 """
 
 
+def pct(x: int, n: int) -> str:
+    return f"{100 * x / n:.1f} %" if n else "n/a"
+
+
+def counts_section(summary) -> str:
+    """A generation card's counts: prompts, kept, rejected, and rows per drop reason."""
+    rejected = summary.rejected
+    total_rows = summary.kept + sum(rejected.values())
+    reasons = "\n".join(
+        f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common()
+    )
+    return f"""## Counts
+| | rows | share |
+|---|---|---|
+| prompts | {total_rows} | |
+| kept | {summary.kept} | {pct(summary.kept, total_rows)} |
+| rejected | {sum(rejected.values())} | {pct(sum(rejected.values()), total_rows)} |
+
+| drop reason | rows | share of prompts |
+|---|---|---|
+{reasons or "| (none) | 0 | |"}"""
+
+
 def write_story_card(job, summary) -> Path:
     config, folder = job.config, job.folder
     kept = folder.read("data", ["text", "completion_tokens", "words_used", "features"])
     texts = kept.column("text").to_pylist()
-    rejected = summary.rejected
-    total_rows = summary.kept + sum(rejected.values())
     openers = Counter(" ".join(t.split()[:4]) for t in texts)
     once = sum(t.lower().startswith("once upon a time") for t in texts)
     totals = run_totals(folder.state)
@@ -187,12 +208,6 @@ def write_story_card(job, summary) -> Path:
         else "The opening of the story is left to the teacher."
     )
 
-    def pct(x: int, n: int) -> str:
-        return f"{100 * x / n:.1f} %" if n else "n/a"
-
-    reasons = "\n".join(
-        f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common()
-    )
     body = f"""
 # TinyStories-style synthetic stories
 
@@ -224,16 +239,7 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   or the task (`meta_text`), nothing unfit for young children (`not_for_children`), all three
   required words present in some inflection.
 {steering_section(job, summary)}
-## Counts
-| | rows | share |
-|---|---|---|
-| prompts | {total_rows} | |
-| kept | {summary.kept} | {pct(summary.kept, total_rows)} |
-| rejected | {sum(rejected.values())} | {pct(sum(rejected.values()), total_rows)} |
-
-| drop reason | rows | share of prompts |
-|---|---|---|
-{reasons or "| (none) | 0 | |"}
+{counts_section(summary)}
 
 - Teacher tokens: {totals.get("prompt_tokens", 0):,} prompt, {tok:,} completion, over
   {totals.get("runs", 0)} run(s) and {wall:,.0f} s of generation ({tok / wall if wall else 0:,.0f} output tok/s).
@@ -278,17 +284,9 @@ def write_lesson_card(
 ) -> Path:
     """The card of a textbooks or exercises folder: what was asked, what was checked, counts."""
     config, folder = job.config, job.folder
-    rejected = summary.rejected
-    total_rows = summary.kept + sum(rejected.values())
     totals = run_totals(folder.state)
     tok, wall = totals.get("completion_tokens", 0), totals.get("wall_s", 0.0)
 
-    def pct(x: int, n: int) -> str:
-        return f"{100 * x / n:.1f} %" if n else "n/a"
-
-    reasons = "\n".join(
-        f"| `{r}` | {c} | {pct(c, total_rows)} |" for r, c in rejected.most_common()
-    )
     refine = (
         "- **Refinement**: each answer is a revision: the teacher drafted, critiqued the draft "
         "against the prompt's constraints, then revised it (`draft` and `critique` columns).\n"
@@ -315,16 +313,7 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   {config.best_of} completion(s) per prompt.
 {refine}- **Verification** (first failing check names the drop reason): {checks}.
 {steering_section(job, summary, "rows")}
-## Counts
-| | rows | share |
-|---|---|---|
-| prompts | {total_rows} | |
-| kept | {summary.kept} | {pct(summary.kept, total_rows)} |
-| rejected | {sum(rejected.values())} | {pct(sum(rejected.values()), total_rows)} |
-
-| drop reason | rows | share of prompts |
-|---|---|---|
-{reasons or "| (none) | 0 | |"}
+{counts_section(summary)}
 
 - Teacher output: {tok:,} completion tokens over {totals.get("runs", 0)} run(s) and {wall:,.0f} s
   of generation ({tok / wall if wall else 0:,.0f} output tok/s).
