@@ -25,7 +25,7 @@ ANYWHERE = re.compile(
     | \bthe\ rest\ of\ (?:the|this|my)\ story\b
     | \b(?:different|other|new|simple|big)\ words\ like\b
     | \bthe\ end\ of\ (?:the|this|my)\ story\ (?:is|was|will)\b
-    | \b(?:is|was)\ just\ one\ (?:example|story)\b
+    | \b(?:is|was)\ (?:just|only)\ one\ (?:example|story|of\ (?:the\ )?many\ (?:stories|tales|examples))\b
     | \b(?:\d+|two|three|four)[-\ ](?:years?|months?)[-\ ]olds?\ (?:child|kid)(?:ren|s)?\b
     | \bfor\ (?:a\ )?(?:\d+|two|three|four)[-\ ]years?[-\ ]olds?(?!\ \w)
     | \[(?:your\ )?(?:name|child's\ name|character)\]

@@ -155,6 +155,7 @@ EXPLAINED = (
         GOOD + "\n\nThe rest of the story will end with this ending:",
         GOOD + "\n\nThey made up their own story with different words like ball and red.",
         GOOD + "\nThis is just one story that you could create for 3 years old.",
+        GOOD + "\n\nThis is only one of many stories in the story of the little red ball.",
         GOOD.replace("Tom laughed", "The little 3-year-old child was excited. Tom laughed"),
         GOOD.replace("Tom laughed", "The 2-year-olds child smiled. Tom laughed"),
     ],
