@@ -1,17 +1,18 @@
 """Prefect flow: the teacher scores documents for educational value, as `schoolhouse annotate`.
 
-    python -m flows.annotate web/ --n 200 --out out/annotations      # local, no server needed
+    python -m flows.annotate web/ -n 200 --out out/annotations      # local, no server needed
+    python -m flows.annotate --help                                  # the CLI's options
 
 A failed teacher is retried by re-running the task: annotation resumes from what is on disk.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.options import build, command
 from schoolhouse.annotation import annotate, prepare_annotation
 from schoolhouse.config import AnnotateConfig
 from schoolhouse.teacher import TeacherError
@@ -35,15 +36,14 @@ def score(config: AnnotateConfig) -> dict:
 @flow(name="annotate", log_prints=True)
 def annotate_flow(
     inputs: list[str],
-    n: int = 2000,
-    out: str = "out/annotations",
-    teacher: str = "embedded",
+    n: int,
+    out: str,
+    teacher: str | None = None,
     options: dict | None = None,
 ) -> dict:
-    """`options` sets any other AnnotateConfig field (seed, first, max_chars, ...)."""
-    config = AnnotateConfig(
-        inputs=[Path(p) for p in inputs], n=n, out=Path(out), teacher=teacher, **(options or {})
-    )
+    """None takes AnnotateConfig's default; `options` sets any other field (seed, first, ...)."""
+    config = build(AnnotateConfig, options, inputs=[Path(p) for p in inputs], n=n, out=Path(out),
+                   teacher=teacher)  # fmt: skip
     logger = get_run_logger()
     logger.info("%d documents to score into %s", check(config), out)
     summary = score(config)
@@ -53,13 +53,13 @@ def annotate_flow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the annotate flow locally.")
-    parser.add_argument("inputs", nargs="+", help="dataset folders, Parquet, JSONL or text folders")
-    parser.add_argument("--n", type=int, default=2000, help="documents to score")
-    parser.add_argument("--out", default="out/annotations", help="dataset folder")
-    parser.add_argument("--teacher", default="embedded", help="'embedded', a folder, or URL(s)")
-    args = parser.parse_args(argv)
-    annotate_flow(inputs=args.inputs, n=args.n, out=args.out, teacher=args.teacher)
+    """`python -m flows.annotate`: the options of `schoolhouse annotate`, then the flow."""
+
+    def run(config: AnnotateConfig, values: dict) -> None:
+        annotate_flow(inputs=values.pop("inputs"), n=values.pop("n"), out=values.pop("out"),
+                      options=values)  # fmt: skip
+
+    command(AnnotateConfig, run, "annotate", {"n": "-n"}, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,18 @@
 """Prefect flow: filter web text, as `schoolhouse filter`.
 
     python -m flows.filter_web web/ --out out/web-edu --classifier out/edu-clf      # local
+    python -m flows.filter_web --help                                               # options
 
 The output folder appears only when a run finishes, so a retried task starts clean.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.options import build, command
 from schoolhouse.config import WebFilterConfig
 from schoolhouse.jobs import filter_web
 from schoolhouse.webfilter import check_filter
@@ -31,19 +32,22 @@ def run_filter(config: WebFilterConfig) -> dict:
 @flow(name="filter-web", log_prints=True)
 def filter_web_flow(
     inputs: list[str],
-    out: str = "out/web-edu",
+    out: str,
     classifier: str | None = None,
-    threshold: int = 3,
-    dedup: str = "exact,minhash",
-    decontaminate: str = "humaneval",
-    heuristics: bool = True,
-    rules: str = "fineweb",
-    workers: int = 1,
+    threshold: int | None = None,
+    dedup: str | None = None,
+    decontaminate: str | None = None,
+    heuristics: bool | None = None,
+    rules: str | None = None,
+    workers: int | None = None,
+    options: dict | None = None,
 ) -> dict:
-    config = WebFilterConfig(
-        inputs=[Path(p) for p in inputs], out=Path(out), heuristics=heuristics, rules=rules,
+    """None takes WebFilterConfig's default (no heuristics, no dedup: name the steps you want);
+    `options` sets any other field (max_bytes, shard_size, license)."""
+    config = build(
+        WebFilterConfig, options, inputs=[Path(p) for p in inputs], out=Path(out),
         classifier=Path(classifier) if classifier else None, threshold=threshold, dedup=dedup,
-        decontaminate=decontaminate, workers=workers,
+        decontaminate=decontaminate, heuristics=heuristics, rules=rules, workers=workers,
     )  # fmt: skip
     logger = get_run_logger()
     logger.info("%d input shards", check(config))
@@ -55,15 +59,12 @@ def filter_web_flow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the filter-web flow locally.")
-    parser.add_argument("inputs", nargs="+", help="dataset folders, Parquet, JSONL or text folders")
-    parser.add_argument("--out", default="out/web-edu", help="dataset folder")
-    parser.add_argument("--classifier", help="model folder from `classifier train`")
-    parser.add_argument("--workers", type=int, default=1, help="processes")
-    args = parser.parse_args(argv)
-    filter_web_flow(
-        inputs=args.inputs, out=args.out, classifier=args.classifier, workers=args.workers
-    )
+    """`python -m flows.filter_web`: the options of `schoolhouse filter`, then the flow."""
+
+    def run(config: WebFilterConfig, values: dict) -> None:
+        filter_web_flow(inputs=values.pop("inputs"), out=values.pop("out"), options=values)
+
+    command(WebFilterConfig, run, "filter-web", None, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

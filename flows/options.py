@@ -25,16 +25,23 @@ def command(
     name: str,
     short: dict[str, str] | None = None,
     argv: list[str] | None = None,
+    arguments: str | None = None,
 ) -> None:
     """Parse `argv` with the config's options, check them (one line naming the flag), and call
-    `run(config, values)`."""
+    `run(config, values)`. `arguments` names a list field taken as positional arguments (the
+    inputs of annotate and filter), as the matching `schoolhouse` command takes it."""
     import click
 
     from schoolhouse.cli_options import build_config, config_options
 
-    @click.command(help=f"Run the {name} flow locally (no server needed).")
-    @config_options(config_type, short)
     def main(**values) -> None:
+        if arguments:
+            values[arguments] = list(values[arguments])
         run(build_config(config_type, values, short or {}), values)
+
+    main = config_options(config_type, short, frozenset({arguments} - {None}))(main)
+    if arguments:
+        main = click.argument(arguments, nargs=-1, required=True, type=click.Path())(main)
+    main = click.command(help=f"Run the {name} flow locally (no server needed).")(main)
 
     main.main(argv, prog_name=f"python -m flows.{name.replace('-', '_')}")

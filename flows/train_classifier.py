@@ -1,15 +1,16 @@
 """Prefect flow: train a quality classifier on annotations, then evaluate it on held-out data.
 
-python -m flows.train_classifier out/annotations --out out/edu-clf      # local, no server
+python -m flows.train_classifier --annotations out/annotations --out out/edu-clf   # local
+python -m flows.train_classifier --help          # the options of `schoolhouse classifier train`
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.options import build, command
 from schoolhouse.classifier import evaluate_classifier, train_classifier
 from schoolhouse.config import TrainClassifierConfig
 
@@ -27,16 +28,15 @@ def evaluate(model: str, data: list[str]) -> dict:
 @flow(name="train-classifier", log_prints=True)
 def train_classifier_flow(
     annotations: list[str],
-    out: str = "out/edu-clf",
-    features: str = "embedding",
+    out: str,
+    features: str | None = None,
     eval_data: list[str] | None = None,
     options: dict | None = None,
 ) -> dict:
-    """`options` sets any other TrainClassifierConfig field (estimator, threshold, ...)."""
-    config = TrainClassifierConfig(
-        annotations=[Path(p) for p in annotations], out=Path(out), features=features,
-        **(options or {}),
-    )  # fmt: skip
+    """None takes TrainClassifierConfig's default; `options` sets any other field (estimator,
+    threshold, scores, ...); `eval_data` are labeled sets the model is evaluated on after."""
+    config = build(TrainClassifierConfig, options, out=Path(out), features=features,
+                   annotations=[Path(p) for p in annotations])  # fmt: skip
     meta = train(config)
     logger = get_run_logger()
     m = meta["metrics"]
@@ -49,16 +49,14 @@ def train_classifier_flow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the train-classifier flow locally.")
-    parser.add_argument("annotations", nargs="+", help="labeled data (text + score)")
-    parser.add_argument("--out", default="out/edu-clf", help="model folder")
-    parser.add_argument("--features", default="embedding", help="embedding or hashing")
-    parser.add_argument("--eval-data", action="append", help="other labeled data (repeatable)")
-    args = parser.parse_args(argv)
-    train_classifier_flow(
-        annotations=args.annotations, out=args.out, features=args.features,
-        eval_data=args.eval_data,
-    )  # fmt: skip
+    """`python -m flows.train_classifier`: the options of `schoolhouse classifier train`, then
+    the flow."""
+
+    def run(config: TrainClassifierConfig, values: dict) -> None:
+        train_classifier_flow(annotations=values.pop("annotations"), out=values.pop("out"),
+                              options=values)  # fmt: skip
+
+    command(TrainClassifierConfig, run, "train-classifier", None, argv)
 
 
 if __name__ == "__main__":

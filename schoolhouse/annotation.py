@@ -16,6 +16,13 @@ Decisions:
   the same sample on every rerun, and a larger n extends it), or with `--first` the first n.
 - The row key is the input's document id: a rerun asks only for documents without a row. A
   later document with an id already picked is skipped and counted.
+- Scores from the distribution, not one sample (G-Eval, Liu et al. 2023): the request asks for
+  the top `logprobs` tokens at every position; at the score digit, the probabilities of the
+  digits 0-5 among them, renormalised, are the row's `score_probs`, and their mean
+  `score_expected`. They are the model's raw distribution (before temperature and the JSON
+  grammar), so a greedy `score` of 2 with 45 % on 3 reads 2.5, not 2: small graders rank far
+  more consistently this way. A backend that reports no log-probabilities, or no digit among
+  the top tokens, leaves both null (the sampled score stands; the card counts such rows).
 - The teacher's justification is stored as `rationale`: `reason` is the drop reason of a
   rejected row everywhere in schoolhouse. An answer cut off by the token limit (`cut_off`) or not
   valid (`invalid_answer`) is asked once more, sampled at temperature 0.7 with its own seed, then
@@ -26,6 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -85,6 +94,8 @@ class AnnotationSummary:
     skipped: int = 0  # already written by an earlier run
     written: int = 0  # rows written by this run
     retried: int = 0  # second tries this run
+    no_distribution: int = 0  # scored rows without score_expected (all runs)
+    mean_expected: float | None = None  # over rows with score_expected (all runs)
     duplicate_ids: int = 0  # input documents skipped because an earlier one had the same id
     unreadable: dict = field(default_factory=dict)  # the reader's skips (empty, too_large, ...)
     prompt_tokens: int = 0
@@ -103,6 +114,8 @@ class AnnotationSummary:
             "skipped_already_done": self.skipped,
             "written_this_run": self.written,
             "retried": self.retried,
+            "no_distribution": self.no_distribution,
+            "mean_expected": None if self.mean_expected is None else round(self.mean_expected, 3),
             "duplicate_ids": self.duplicate_ids,
             "unreadable": self.unreadable,
             "prompt_tokens": self.prompt_tokens,
@@ -278,7 +291,37 @@ def _request(job: AnnotationJob, doc: Document, position: int, attempt: int) -> 
         messages=({"role": "user", "content": prompt},),
         sampling=_sampling(job.config, position, attempt),
         json_schema=EduScore.model_json_schema(),
+        top_logprobs=job.config.logprobs or None,
     )
+
+
+SCORES = tuple(str(s) for s in range(6))
+# where the score's digit follows: the key outside the reason's string (there quotes are escaped)
+SCORE_KEY = re.compile(r'(?<!\\)"score"\s*:\s*$')
+
+
+def score_distribution(completion: Completion) -> tuple[float, ...] | None:
+    """P(score = 0..5) at the sampled score digit: the digits among the top tokens there, their
+    probabilities summed per digit (" 3" and "3" are one score) and renormalised; None when the
+    backend reported no log-probabilities or no digit made the top."""
+    pieces, top = completion.pieces, completion.top_logprobs
+    if not pieces or not top:
+        return None
+    before = ""
+    for piece, candidates in zip(pieces, top, strict=False):
+        if piece.strip() in SCORES and SCORE_KEY.search(before):
+            mass = [0.0] * len(SCORES)
+            for token, logprob in candidates:
+                if token.strip() in SCORES and math.isfinite(logprob):
+                    mass[int(token.strip())] += math.exp(logprob)
+            total = sum(mass)
+            return tuple(m / total for m in mass) if total > 0 else None
+        before += piece
+    return None
+
+
+def expected_score(probs: tuple[float, ...]) -> float:
+    return sum(score * p for score, p in enumerate(probs))
 
 
 def parse(completion: Completion) -> tuple[EduScore | None, str | None]:
@@ -295,12 +338,15 @@ def _row(
     job: AnnotationJob, doc: Document, position: int, completion: Completion, attempt: int
 ) -> dict:
     answer, problem = parse(completion)
+    probs = score_distribution(completion) if answer else None
     row = {
         "id": doc.id,
         "index": position,
         "text": doc.text,
         "source": doc.source,
         "score": answer.score if answer else None,
+        "score_expected": None if probs is None else expected_score(probs),
+        "score_probs": None if probs is None else list(probs),
         "rationale": answer.reason if answer else None,
         "truncated": len(doc.text) > job.config.max_chars,
         "template": job.template.name,
@@ -319,8 +365,12 @@ def _row(
 
 def _count_all(job: AnnotationJob, summary: AnnotationSummary) -> None:
     """Replace this run's counts by the folder's totals (earlier runs included)."""
-    scores = job.folder.read("data", ["score"]).column("score").to_pylist()
+    table = job.folder.read("data", ["score", "score_expected"])
+    scores = table.column("score").to_pylist()
     summary.scored, summary.histogram = len(scores), Counter(scores)
+    expected = [e for e in table.column("score_expected").to_pylist() if e is not None]
+    summary.no_distribution = len(scores) - len(expected)
+    summary.mean_expected = sum(expected) / len(expected) if expected else None
     reasons = job.folder.read("rejected", ["reason"]).column("reason").to_pylist()
     summary.rejected = Counter(reasons)
 

@@ -21,6 +21,25 @@ def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
     return "\n".join(lines)
 
 
+def expected_text(config, summary) -> str:
+    """What the card says about `score_expected`: its mean and how many rows lack it, and why."""
+    if not config.logprobs:
+        return "Expected scores: off (`--logprobs 0`): the classifier trains on sampled scores."
+    head = (
+        f"Expected scores (G-Eval, Liu et al. 2023): the teacher's probabilities of the digits "
+        f"0-5 at the score, among its top {config.logprobs} tokens, renormalised; "
+        "`score_expected` is their mean, and the classifier trains on it."
+    )
+    if summary.mean_expected is None:
+        return head + (
+            f" **None of the {summary.scored} rows has one**: the teacher reported no "
+            "log-probabilities, so the rows carry sampled scores only."
+        )
+    missing = summary.no_distribution
+    lack = f" {missing} rows lack one (no digit among the top tokens)." if missing else ""
+    return head + f" Mean {summary.mean_expected:.2f} over {summary.scored - missing} rows.{lack}"
+
+
 def write_annotation_card(job, summary) -> Path:
     from .config import RETRY_TEMPERATURE
 
@@ -70,6 +89,8 @@ rejected = load_dataset("path/or/repo", "rejected")   # unusable answers, with a
 
 Educational (score 3 or more, FineWeb-Edu's threshold): {educational} of {summary.scored}.
 
+{expected_text(config, summary)}
+
 | | rows |
 |---|---|
 | documents | {rows} |
@@ -82,7 +103,8 @@ Educational (score 3 or more, FineWeb-Edu's threshold): {educational} of {summar
 
 ## Columns
 `id` (the input's document id), `index` (its position in the input), `text` (whole), `source`,
-`score` (0-5), `rationale` (the teacher's justification), `truncated`, `template`,
+`score` (0-5, as sampled), `score_expected` and `score_probs` (the mean and the renormalised
+probabilities of the digits 0-5 at the score, or null), `rationale` (the teacher's justification), `truncated`, `template`,
 `template_sha`, `teacher`, `sampling` (with the per-request seed), `prompt_tokens`,
 `completion_tokens`, `finish_reason`, `attempts`. Rejected rows add `answer` and `reason`.
 

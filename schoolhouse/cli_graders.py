@@ -55,6 +55,13 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     rejected = sum(summary.rejected.values())
     click.echo(f"\n{d['out']}: {summary.scored} scored, {rejected} rejected of {summary.picked}")
     click.echo("  scores    " + "  ".join(f"{s}: {c}" for s, c in d["histogram"].items()))
+    if summary.mean_expected is not None:
+        click.echo(
+            f"  expected  mean {summary.mean_expected:.2f} (score_expected, from the teacher's "
+            f"probabilities); {summary.no_distribution} rows without it"
+        )
+    elif summary.scored:
+        click.echo("  expected  none: the teacher reported no probabilities (sampled scores only)")
     for reason, count in summary.rejected.most_common():
         click.echo(f"  rejected {reason:<24} {count:>6}")
     if summary.skipped:

@@ -259,6 +259,13 @@ class AnnotateConfig(BaseModel):
     temperature: float = Field(
         0.0, ge=0, description="first try's temperature (a retry samples at 0.7)"
     )
+    logprobs: int = Field(
+        20,
+        ge=0,
+        le=20,
+        description="read this many top tokens' probabilities at the score digit for "
+        "score_expected (G-Eval); 0: the sampled score only",
+    )
     max_bytes: int = Field(1_000_000, gt=0, description="skip input documents larger than this")
     shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
     concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
@@ -268,7 +275,8 @@ class AnnotateConfig(BaseModel):
     license: str = Field("other", description="license of the dataset, for its card")
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
-        "first", "seed", "template", "max_chars", "max_tokens", "temperature", "max_bytes",
+        "first", "seed", "template", "max_chars", "max_tokens", "temperature", "logprobs",
+        "max_bytes",
     )  # fmt: skip
 
 
@@ -308,6 +316,12 @@ class TrainClassifierConfig(BaseModel):
         "for embedding, 512 for static)",
     )
     threshold: int = Field(3, ge=1, le=5, description="educational when the score is at least this")
+    scores: Literal["auto", "expected", "sampled"] = Field(
+        "auto",
+        description="which score to learn: expected (score_expected, the teacher's "
+        "probability-weighted score), sampled (score), or auto: expected when every row has it, "
+        "sampled when none has",
+    )
     test_size: float = Field(0.2, gt=0, lt=1, description="share of rows held out for metrics")
     seed: int = Field(0, description="seed of the held-out split and the estimator")
 

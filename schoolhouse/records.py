@@ -255,7 +255,9 @@ ANNOTATION_SCHEMA = pa.schema(
         ("index", pa.int64()),  # the document's position in the input
         ("text", pa.string()),  # the whole document, as read
         ("source", pa.string()),
-        ("score", pa.int64()),  # educational value, 0-5
+        ("score", pa.int64()),  # educational value, 0-5, as sampled
+        ("score_expected", pa.float64()),  # its mean under the teacher's distribution, or null
+        ("score_probs", pa.list_(pa.float64())),  # P(score = 0..5) renormalised, or null
         ("rationale", pa.string()),  # the teacher's `reason` for the score
         ("truncated", pa.bool_()),  # the prompt showed only the document's beginning
         ("template", pa.string()),

@@ -58,7 +58,7 @@ def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] =
     options = {"precision": config.precision, "max_tokens": config.max_tokens}
     features = make_features(config.features, {k: v for k, v in options.items() if v})
     estimator = make_estimator(name, features, config.seed)  # a bad pairing fails before reading
-    labeled = read_labeled(config.annotations)
+    labeled = read_labeled(config.annotations, config.scores)
     if len(labeled) < MIN_DOCUMENTS:
         raise LabelError(f"{len(labeled)} labeled documents: at least {MIN_DOCUMENTS} are needed")
     sides = Counter((to_class(labeled.y) >= config.threshold).tolist())
@@ -89,6 +89,7 @@ def train_classifier(config: TrainClassifierConfig, log: Callable[[str], None] =
         "threshold": config.threshold,
         "threshold_rule": "round(score) >= threshold, rounding half up",
         "label_source": labeled.source,
+        "label_scores": labeled.kind,
         "training_data": {
             "paths": labeled.paths,
             "documents": len(labeled),

@@ -47,6 +47,10 @@ class Request:
     # Lexical steering's per-request arguments (`steering.SteeringArgs.encode()`): flat strings
     # and numbers, as vLLM's `extra_args` / `vllm_xargs` take them. None: plain sampling.
     steering: dict | None = field(default=None, hash=False, compare=False)
+    # Ask for this many most likely tokens, with their log-probabilities, at every position of
+    # the completion (vLLM's `logprobs`, the API's `top_logprobs`; at most 20 by default). They
+    # are the model's raw distribution, before temperature, penalties or guided decoding.
+    top_logprobs: int | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Completion:
     # the completion's tokens as decoded pieces, in order, where the backend reports them: the
     # steering schedule is replayed over them to tell how each required word came
     pieces: tuple[str, ...] | None = None
+    # per completion token, the most likely tokens as (piece, log-probability), where the
+    # request asked for `top_logprobs` and the backend reported them; aligned with `pieces`
+    top_logprobs: tuple[tuple[tuple[str, float], ...], ...] | None = None
 
 
 class Teacher(Protocol):

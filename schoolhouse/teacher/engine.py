@@ -41,6 +41,20 @@ def configure_cpu_engine(kv_cache_gib: float, env=os.environ) -> None:
     env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{kv_cache_gib:g}")
 
 
+def top_logprobs(request: Request, positions) -> tuple | None:
+    """vLLM's per-position {token id: Logprob} as ((piece, logprob), ...) by rank: the top
+    `request.top_logprobs` and the sampled token wherever it ranked."""
+    if not request.top_logprobs or positions is None:
+        return None
+    return tuple(
+        tuple(
+            (p.decoded_token or "", p.logprob)
+            for p in sorted(position.values(), key=lambda p: p.rank or 0)
+        )
+        for position in positions
+    )
+
+
 class EngineTeacher:
     def __init__(
         self,
@@ -85,6 +99,8 @@ class EngineTeacher:
 
         s = request.sampling
         extra = {"extra_args": dict(request.steering)} if request.steering else {}
+        if request.top_logprobs:
+            extra["logprobs"] = request.top_logprobs
         if request.json_schema is None:
             return SamplingParams(**s.to_dict(), **extra)
         from vllm.sampling_params import StructuredOutputsParams
@@ -94,7 +110,7 @@ class EngineTeacher:
         return SamplingParams(**s.to_dict(), structured_outputs=guided, **extra)
 
     def _pieces(self, request: Request, token_ids) -> tuple[str, ...] | None:
-        if not request.steering:
+        if not (request.steering or request.top_logprobs):
             return None
         if self._decoder is None:
             from .steering import Pieces
@@ -140,6 +156,7 @@ class EngineTeacher:
                         len(best.token_ids),
                         best.finish_reason or "stop",
                         self._pieces(request, best.token_ids),
+                        top_logprobs(request, best.logprobs),
                     )
                 if len(pending) < self.window // 2:
                     top_up()

@@ -15,10 +15,13 @@ class FakeTeacher:
         name: str = "fake",
         finish_reason: str = "stop",
         dies_after: int | None = None,
+        logprobs: Callable[[Request, str], tuple] | None = None,
     ):
         self.name = name
         self.dies_after = dies_after  # answers this many requests, then fails like a dead server
         self.finish_reason = finish_reason
+        # (request, reply) -> (pieces, top_logprobs), reported where a request asks for them
+        self.logprobs = logprobs
         self._reply = replies if callable(replies) else None
         self._queue = deque(() if callable(replies) else replies)
         self.requests: list[Request] = []
@@ -30,8 +33,19 @@ class FakeTeacher:
             self.requests.append(request)
             text = self._reply(request) if self._reply else self._queue.popleft()
             prompt = " ".join(m["content"] for m in request.messages)
+            pieces, top = (
+                self.logprobs(request, text)
+                if self.logprobs and request.top_logprobs
+                else (None, None)
+            )
             yield Completion(
-                request.id, text, len(prompt.split()), len(text.split()), self.finish_reason
+                request.id,
+                text,
+                len(prompt.split()),
+                len(text.split()),
+                self.finish_reason,
+                pieces,
+                top,
             )
 
     def close(self) -> None:

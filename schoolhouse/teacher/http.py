@@ -52,6 +52,9 @@ class HTTPTeacher:
             self._served_model(url)  # every server must answer before any work starts
         self._next_url = itertools.cycle(self.urls)
         self._lock = threading.Lock()
+        # set when a server refused top_logprobs: later requests ask for none (their rows
+        # record no probabilities rather than the run failing)
+        self.refuses_logprobs = False
 
     def _served_model(self, url: str) -> str:
         try:
@@ -79,6 +82,8 @@ class HTTPTeacher:
         if request.steering:  # the server's steering processor reads them (steering_vllm.py)
             body["vllm_xargs"] = dict(request.steering)
             body["logprobs"] = True  # the sampled tokens' pieces, to replay the schedule
+        if request.top_logprobs and not self.refuses_logprobs:
+            body["logprobs"], body["top_logprobs"] = True, request.top_logprobs
         if request.json_schema is not None:  # guided decoding; vLLM ignores the legacy guided_json
             body["response_format"] = {
                 "type": "json_schema",
@@ -95,17 +100,31 @@ class HTTPTeacher:
                 if response.status_code in RETRY_STATUS:
                     error = TeacherError(f"{url} answered HTTP {response.status_code}")
                     continue
+                if (
+                    response.status_code == 400
+                    and "top_logprobs" in body
+                    and ("logprobs" in response.text)
+                ):  # a server with a lower --max-logprobs: answers come without probabilities
+                    self.refuses_logprobs = True
+                    return self._call(request)
                 response.raise_for_status()
                 data = response.json()
                 choice, usage = data["choices"][0], data.get("usage") or {}
                 content = (choice.get("logprobs") or {}).get("content")
+                wants_pieces = request.steering or request.top_logprobs
                 return Completion(
                     request.id,
                     choice["message"]["content"] or "",
                     usage.get("prompt_tokens", 0),
                     usage.get("completion_tokens", 0),
                     choice.get("finish_reason") or "stop",
-                    tuple(t["token"] for t in content) if request.steering and content else None,
+                    tuple(t["token"] for t in content) if wants_pieces and content else None,
+                    tuple(
+                        tuple((a["token"], a["logprob"]) for a in t.get("top_logprobs") or ())
+                        for t in content
+                    )
+                    if request.top_logprobs and content
+                    else None,
                 )
             except httpx.TransportError as e:
                 error = e

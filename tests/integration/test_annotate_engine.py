@@ -46,3 +46,10 @@ def test_engine_annotations_are_schema_valid_even_for_an_injection(engine_teache
         assert row["teacher"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct")
         assert row["finish_reason"] == "stop" and row["completion_tokens"] > 0
     assert "| documents | 3 |" in (config.out / "README.md").read_text()
+    # scores from the distribution: the greedy digit is the likeliest of the renormalised digits
+    for row in rows.values():
+        probs = row["score_probs"]
+        assert probs is not None and len(probs) == 6 and sum(probs) == pytest.approx(1.0)
+        assert row["score_expected"] == pytest.approx(sum(s * p for s, p in enumerate(probs)))
+        if row["attempts"] == 1:  # temperature 0: the sampled score is the argmax
+            assert max(range(6), key=probs.__getitem__) == row["score"], row

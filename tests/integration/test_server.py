@@ -116,3 +116,21 @@ def test_a_server_steers_and_rows_say_how_each_word_came(teacher_server, tmp_pat
             assert all(used(row["text"], w, pos) for pos, w in row["words"].items())
     sources = [s["source"] for r in rows for s in r["word_sources"]]
     assert "steered" in sources or "forced" in sources  # the server's processor acted
+
+
+def test_annotate_through_a_server_reads_the_score_distribution(teacher_server, tmp_path):
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parents[1] / "fixtures" / "web" / "documents.jsonl"
+    out = tmp_path / "ann"
+    result = cli(
+        "annotate", str(web), "--out", str(out), "-n", "2", "--first", "--teacher",
+        teacher_server, "--json-summary", "--no-progress", timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["scored"] == 2 and summary["no_distribution"] == 0, summary
+    for row in all_rows(out):
+        assert sum(row["score_probs"]) == pytest.approx(1.0)
+        if row["attempts"] == 1:  # temperature 0: the sampled score is the argmax
+            assert max(range(6), key=row["score_probs"].__getitem__) == row["score"], row

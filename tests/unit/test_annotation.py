@@ -1,10 +1,17 @@
 import json
+import math
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.annotation import EduScore, annotate, truncate
+from schoolhouse.annotation import (
+    EduScore,
+    annotate,
+    expected_score,
+    score_distribution,
+    truncate,
+)
 from schoolhouse.config import AnnotateConfig
 from schoolhouse.folder import FolderError
 from schoolhouse.teacher.base import Completion
@@ -140,3 +147,108 @@ def test_invalid_answers_and_injections_are_rejected_not_believed(tmp_path):
     assert summary.rejected == {"invalid_answer": 1} and len(fake.requests) == 2
     prompt = fake.requests[0].messages[0]["content"]
     assert INJECTION in prompt and prompt.index("It is data to evaluate") < prompt.index(INJECTION)
+
+
+# --- scores from the distribution (G-Eval) ---------------------------------------------------
+
+
+def answer_pieces(text: str) -> list[str]:
+    """The reply cut like a BPE tokenizer would around the score: the digit is its own piece."""
+    head, digit, tail = text.rpartition('"score":')[0] + '"score":', text[-2], text[-1]
+    return [head[:10], head[10:], digit, tail]
+
+
+def with_distribution(probs: dict[str, float], other: float = 0.2):
+    """FakeTeacher logprobs: at the score digit, `probs` over tokens plus a non-digit token."""
+
+    def report(request, text):
+        pieces = answer_pieces(text)
+        top = [((p, -0.01),) for p in pieces]
+        top[2] = tuple((t, math.log(p)) for t, p in probs.items()) + (('"', math.log(other)),)
+        return tuple(pieces), tuple(top)
+
+    return report
+
+
+def completion(pieces, top) -> Completion:
+    return Completion("0", "".join(pieces), 1, len(pieces), "stop", tuple(pieces), tuple(top))
+
+
+def test_expected_score_is_the_mean_of_the_digit_probabilities_renormalised():
+    pieces = ['{"reason":"a \\"score\\": 5 page",', '"score":', "2", "}"]
+    top = [
+        (("x", -0.1),),
+        (("y", -0.1),),
+        # " 3" and "3" are one score; "the" and -inf are not scores at all
+        (("2", math.log(0.3)), ("3", math.log(0.2)), (" 3", math.log(0.1)), ("the", -0.5),
+         ("4", -math.inf)),
+        (("}", -0.01),),
+    ]  # fmt: skip
+    probs = score_distribution(completion(pieces, top))
+    assert probs == pytest.approx([0, 0, 0.5, 0.5, 0, 0], abs=1e-12)
+    assert expected_score(probs) == pytest.approx(2.5)
+    # the escaped "score": inside the reason is not the score's position
+    assert score_distribution(completion(pieces[:1] + ["9"], [top[0], (("9", 0.0),)])) is None
+
+
+@pytest.mark.parametrize(
+    "pieces, top",
+    [
+        (None, None),  # a backend that reports nothing
+        (['{"reason":"ok","score":', "3", "}"], None),  # pieces but no probabilities
+        (['{"reason":"ok","score":', "3", "}"], [(), (("a", -0.1), ("b", -2.0)), ()]),  # no digit
+    ],
+)
+def test_no_distribution_where_the_backend_reports_no_digit(pieces, top):
+    done = Completion("0", "x", 1, 1, "stop", pieces and tuple(pieces), top and tuple(top))
+    assert score_distribution(done) is None
+
+
+def test_rows_record_score_expected_and_the_classifier_learns_it(tmp_path):
+    from schoolhouse.classifier import read_labeled
+
+    fake = FakeTeacher(grade, logprobs=with_distribution({"4": 0.6, "3": 0.2, "1": 0.2}))
+    summary = annotate(config(tmp_path, n=6, first=True), teacher=fake, progress=False)
+    assert fake.requests[0].top_logprobs == 20
+    kept = rows(tmp_path / "out")
+    assert [r["score_probs"] for r in kept[:1]] == [pytest.approx([0, 0.2, 0, 0.2, 0.6, 0])]
+    assert all(r["score_expected"] == pytest.approx(0.2 + 0.6 + 2.4) for r in kept)
+    assert summary.no_distribution == 0 and summary.mean_expected == pytest.approx(3.2)
+    assert "Mean 3.20 over 6 rows" in (tmp_path / "out" / "README.md").read_text()
+    labeled = read_labeled([tmp_path / "out"])
+    assert labeled.kind == "expected" and labeled.scores == pytest.approx([3.2] * 6)
+    assert "score_expected" in labeled.source
+    assert read_labeled([tmp_path / "out"], "sampled").scores == [float(r["score"]) for r in kept]
+
+
+def test_without_probabilities_rows_keep_the_sampled_score_and_say_so(tmp_path):
+    summary = annotate(
+        config(tmp_path, n=4, first=True), teacher=FakeTeacher(grade), progress=False
+    )
+    kept = rows(tmp_path / "out")
+    assert all(r["score_expected"] is None and r["score_probs"] is None for r in kept)
+    assert summary.no_distribution == 4 and summary.mean_expected is None
+    assert "None of the 4 rows has one" in (tmp_path / "out" / "README.md").read_text()
+    off = annotate(
+        config(tmp_path / "off", n=2, first=True, logprobs=0),
+        teacher=FakeTeacher(grade, logprobs=with_distribution({"4": 1.0})),
+        progress=False,
+    )
+    assert off.mean_expected is None  # not asked for, not read
+    assert "--logprobs 0" in (tmp_path / "off" / "out" / "README.md").read_text()
+
+
+def test_labels_mixing_expected_and_sampled_scores_are_refused(tmp_path):
+    from schoolhouse.classifier import LabelError, read_labeled
+
+    data = tmp_path / "labels.jsonl"
+    data.write_text(
+        json.dumps({"id": "a", "text": "x", "score": 3, "score_expected": 3.4}) + "\n"
+        + json.dumps({"id": "b", "text": "y", "score": 1, "score_expected": None}) + "\n"
+    )  # fmt: skip
+    with pytest.raises(LabelError, match=r"labels.jsonl:2: no score_expected.*--scores sampled"):
+        read_labeled([data])
+    assert read_labeled([data], "sampled").scores == [3.0, 1.0]
+    data.write_text(json.dumps({"id": "a", "text": "x", "score": 3, "score_expected": 7}) + "\n")
+    with pytest.raises(LabelError, match=r"labels.jsonl:1: score_expected 7 is not"):
+        read_labeled([data])

@@ -76,3 +76,38 @@ def test_graders_import_no_prefect_torch_or_sklearn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_flow_mains_take_the_commands_options_and_name_a_bad_flag(monkeypatch, capsys):
+    """`python -m flows.X` parses the same options as the command, built from the config type;
+    the flow receives only what was set besides its named parameters."""
+    import pytest
+
+    import flows.annotate
+    import flows.filter_web
+    import flows.train_classifier
+
+    def run(main, argv) -> None:
+        with pytest.raises(SystemExit) as exit:  # click's standalone mode exits 0 when done
+            main(argv)
+        assert exit.value.code == 0
+
+    seen = {}
+    monkeypatch.setattr(flows.annotate, "annotate_flow", lambda **kw: seen.update(annotate=kw))
+    run(flows.annotate.main, ["a.jsonl", "b.jsonl", "-n", "7", "--out", "o", "--logprobs", "0"])
+    kw = seen["annotate"]
+    assert kw["inputs"] == ["a.jsonl", "b.jsonl"] and kw["n"] == 7 and str(kw["out"]) == "o"
+    assert kw["options"]["logprobs"] == 0 and kw["options"]["first"] is False
+    monkeypatch.setattr(flows.filter_web, "filter_web_flow", lambda **kw: seen.update(web=kw))
+    run(flows.filter_web.main, ["w/", "--out", "o", "--heuristics", "--dedup", "exact"])
+    assert seen["web"]["options"]["heuristics"] is True and seen["web"]["inputs"] == ["w/"]
+    monkeypatch.setattr(
+        flows.train_classifier, "train_classifier_flow", lambda **kw: seen.update(clf=kw)
+    )
+    run(flows.train_classifier.main, ["--annotations", "x", "--out", "m", "--scores", "sampled"])
+    assert [str(p) for p in seen["clf"]["annotations"]] == ["x"]
+    assert seen["clf"]["options"]["scores"] == "sampled"
+    with pytest.raises(SystemExit) as exit:
+        flows.annotate.main(["a.jsonl", "-n", "0", "--out", "o"])
+    assert exit.value.code != 0
+    assert "-n: Input should be greater than 0" in capsys.readouterr().err

@@ -11,8 +11,9 @@ from schoolhouse.teacher.http import HTTPTeacher
 
 
 class Server:
-    def __init__(self, fail_first=0, status=503):
+    def __init__(self, fail_first=0, status=503, max_logprobs=20):
         self.calls, self.bodies = 0, []
+        self.max_logprobs = max_logprobs
         self.fail_first, self.status = fail_first, status
         outer = self
 
@@ -37,13 +38,24 @@ class Server:
                 outer.bodies.append(body)
                 if outer.calls <= outer.fail_first:
                     return self.reply(outer.status, {"error": "busy"})
+                if body.get("top_logprobs", 0) > outer.max_logprobs:  # vLLM's check and message
+                    return self.reply(400, {"error": {"message": "Requested sample logprobs of "
+                        f"{body['top_logprobs']}, which is greater than max allowed: "
+                        f"{outer.max_logprobs}"}})  # fmt: skip
                 text = "echo: " + body["messages"][0]["content"]
+                choice = {"message": {"content": text}, "finish_reason": "stop"}
+                if body.get("top_logprobs"):  # vLLM's shape: each token with its alternatives
+                    choice["logprobs"] = {
+                        "content": [
+                            {"token": t, "logprob": -0.5, "top_logprobs": [
+                                {"token": t, "logprob": -0.5}, {"token": "?", "logprob": -1.5}
+                            ][: body["top_logprobs"]]}
+                            for t in text.split(" ")
+                        ]
+                    }  # fmt: skip
                 self.reply(
                     200,
-                    {
-                        "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 5, "completion_tokens": 7},
-                    },
+                    {"choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 7}},
                 )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -131,3 +143,24 @@ def test_a_server_without_the_steering_processor_is_named_before_any_work(server
     assert "\n" not in str(caught.value)
     assert server.calls == 1  # only the probe: no story was asked for
     assert not list(out.glob("data/*.parquet"))
+
+
+def test_top_logprobs_are_asked_for_and_come_back_per_token(servers):
+    server = servers()
+    teacher = HTTPTeacher([server.url])
+    ask = Request("0", ({"role": "user", "content": "hi"},), Sampling(), top_logprobs=2)
+    (completion,) = teacher.generate([ask])
+    assert server.bodies[-1]["logprobs"] is True and server.bodies[-1]["top_logprobs"] == 2
+    assert completion.pieces == ("echo:", "hi")
+    assert completion.top_logprobs == ((("echo:", -0.5), ("?", -1.5)), (("hi", -0.5), ("?", -1.5)))
+
+
+def test_a_server_refusing_top_logprobs_answers_without_them(servers):
+    server = servers(max_logprobs=0)
+    teacher = HTTPTeacher([server.url])
+    ask = Request("0", ({"role": "user", "content": "hi"},), Sampling(), top_logprobs=5)
+    (completion,) = teacher.generate([ask])
+    assert completion.text == "echo: hi" and completion.top_logprobs is None
+    assert teacher.refuses_logprobs and "top_logprobs" not in server.bodies[-1]
+    list(teacher.generate([ask]))
+    assert server.calls == 3  # asked once with, then never again
