@@ -7,9 +7,10 @@ story prompts (same seed), verified by the same filters:
 
 - plain:     --no-steer, one sample per prompt, filter after (generate-then-filter)
 - best-of-2: --no-steer --best-of 2
-- steered:   the defaults (lexical steering with the n-gram loop guard)
-- with --loops, also steered-no-guard (no loop guard), steered-dry (DRY 0.8 instead of
-  n-gram blocking) and steered-late (every word due by 40 % of the budget, not the default 25 %)
+- steered:   the defaults (lexical steering with the DRY loop guard, multiplier 0.8)
+- with --loops, also steered-no-guard (no loop guard), steered-ngram (blocking repeated token
+  4-grams instead of DRY), steered-ngram-6 (6-grams), steered-dry-0.5 (a gentler DRY) and
+  steered-late (every word due by 40 % of the budget, not the default 25 %)
 
 Per arm: adherence before filtering (every required word written), kept rate, kept stories per
 minute of wall time, completion tokens per kept story, naturalness of the kept stories (the
@@ -40,8 +41,10 @@ ARMS = {
     "steered": {},
 }
 LOOP_ARMS = {
-    "steered-no-guard": {"no_repeat_ngram": 0},
-    "steered-dry": {"no_repeat_ngram": 0, "dry": 0.8},
+    "steered-no-guard": {"dry": 0.0},
+    "steered-ngram": {"dry": 0.0, "no_repeat_ngram": 4},
+    "steered-ngram-6": {"dry": 0.0, "no_repeat_ngram": 6},
+    "steered-dry-0.5": {"dry": 0.5},
     # the words due by 40 % of the budget (the default before it was measured) instead of 25 %
     "steered-late": {"steer_by": 0.4},
 }

@@ -1,6 +1,7 @@
 """Prefect flow: pretrain the student, then evaluate it; the same functions as the CLI.
 
     python -m flows.pretrain --data out/stories --out runs/tiny      # local, no server needed
+    python -m flows.pretrain --help          # the options of `schoolhouse pretrain`, and GPT-Eval's
 
 A crashed training task is retried and resumes from its last checkpoint; bad input and a NaN
 loss are not retried (they would fail the same way again).
@@ -8,11 +9,11 @@ loss are not retried (they would fail the same way again).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.options import build
 from schoolhouse.student.config import PretrainConfig
 from schoolhouse.student.evaluate import evaluate
 from schoolhouse.student.train import TrainingStopped, pretrain
@@ -42,17 +43,17 @@ def grade(run: str, teacher: str, n: int) -> dict:
 @flow(name="pretrain", log_prints=True)
 def pretrain_flow(
     data: list[str],
-    out: str = "runs/tiny",
+    out: str,
     anneal_data: list[str] | None = None,
-    preset: str = "tiny",
+    preset: str | None = None,
     teacher: str = "embedded",
     eval_prompts: int = 20,
     options: dict | None = None,
 ) -> dict:
-    """`options` sets any other PretrainConfig field (steps, lr, seq_len, ...)."""
-    config = PretrainConfig(
-        data=data, out=Path(out), anneal_data=anneal_data or [], preset=preset, **(options or {})
-    )
+    """None takes PretrainConfig's default; `options` sets any other field (steps, lr, ...).
+    `teacher` grades the student's stories (GPT-Eval; 'none' skips it), `eval_prompts` of them."""
+    config = build(PretrainConfig, options, data=[Path(p) for p in data], out=Path(out),
+                   anneal_data=anneal_data, preset=preset)  # fmt: skip
     logger = get_run_logger()
     summary = train(config)
     logger.info(
@@ -65,18 +66,26 @@ def pretrain_flow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the pretrain flow locally.")
-    parser.add_argument("--data", action="append", required=True, help="dataset (repeatable)")
-    parser.add_argument("--anneal-data", action="append", help="decay-phase data (repeatable)")
-    parser.add_argument("--out", default="runs/tiny", help="run folder")
-    parser.add_argument("--preset", default="tiny", help="model size")
-    parser.add_argument("--teacher", default="embedded", help="GPT-Eval grader, or 'none'")
-    parser.add_argument("--eval-prompts", type=int, default=20, help="stories to grade")
-    args = parser.parse_args(argv)
-    pretrain_flow(
-        data=args.data, out=args.out, anneal_data=args.anneal_data, preset=args.preset,
-        teacher=args.teacher, eval_prompts=args.eval_prompts,
+    """`python -m flows.pretrain`: the options of `schoolhouse pretrain` and the grader's of
+    `schoolhouse evaluate`, then the flow."""
+    import click
+
+    from schoolhouse.cli_options import build_config
+    from schoolhouse.cli_student import evaluate_cmd, pretrain_cmd
+
+    def run(teacher: str, n: int, **values) -> None:
+        build_config(PretrainConfig, values, {})  # a bad option fails here, naming its flag
+        pretrain_flow(data=[str(p) for p in values.pop("data")], out=str(values.pop("out")),
+                      teacher=teacher, eval_prompts=n, options=values)  # fmt: skip
+
+    # the grader's options as `schoolhouse evaluate` declares them (-n: stories to grade)
+    grader = [p for p in evaluate_cmd.params if p.name in ("teacher", "n")]
+    params = [p for p in pretrain_cmd.params if p.name not in ("progress", "json_summary")]
+    command = click.Command(
+        "pretrain", params=params + grader, callback=run,
+        help="Run the pretrain flow locally (no server needed): train, then GPT-Eval.",
     )  # fmt: skip
+    command.main(argv, prog_name="python -m flows.pretrain")
 
 
 if __name__ == "__main__":

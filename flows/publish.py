@@ -1,11 +1,10 @@
 """Prefect flow: publish a finished dataset folder to the Hugging Face Hub.
 
 python -m flows.publish out/stories --repo alice/tiny-stories-synth
+python -m flows.publish --help          # the options of `schoolhouse publish`
 """
 
 from __future__ import annotations
-
-import argparse
 
 from prefect import flow, task
 
@@ -19,24 +18,37 @@ def check(folder: str, repo: str) -> int:
 
 
 @task(retries=2, retry_delay_seconds=[30, 120])
-def upload(folder: str, repo: str, private: bool, revision: str | None) -> str:
-    return publish(folder, repo, private=private, revision=revision)
+def upload(folder: str, repo: str, private: bool, revision: str | None, retry: dict) -> str:
+    return publish(folder, repo, private=private, revision=revision, **retry)
 
 
 @flow(name="publish", log_prints=True)
-def publish_flow(folder: str, repo: str, private: bool = False, revision: str | None = None) -> str:
+def publish_flow(
+    folder: str,
+    repo: str,
+    private: bool = False,
+    revision: str | None = None,
+    retries: int | None = None,
+    backoff: float | None = None,
+) -> str:
+    """None takes `publish`'s own retry settings."""
     print(f"{check(folder, repo)} files to publish from {folder}")
-    return upload(folder, repo, private, revision)
+    retry = {k: v for k, v in {"retries": retries, "backoff": backoff}.items() if v is not None}
+    return upload(folder, repo, private, revision, retry)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the publish flow locally.")
-    parser.add_argument("folder", help="dataset folder")
-    parser.add_argument("--repo", required=True, help="OWNER/NAME")
-    parser.add_argument("--private", action="store_true", help="create the repo private")
-    parser.add_argument("--revision", help="branch to commit to")
-    args = parser.parse_args(argv)
-    publish_flow(args.folder, args.repo, args.private, args.revision)
+    """`python -m flows.publish`: the options of `schoolhouse publish`, then the flow."""
+    import click
+
+    from schoolhouse.cli import publish_cmd
+
+    def run(folder, **values) -> None:
+        publish_flow(str(folder), **values)
+
+    command = click.Command("publish", params=publish_cmd.params, callback=run,
+                            help="Run the publish flow locally (no server needed).")  # fmt: skip
+    command.main(argv, prog_name="python -m flows.publish")
 
 
 if __name__ == "__main__":

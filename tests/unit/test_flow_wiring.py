@@ -109,3 +109,29 @@ def test_pipeline_flow_runs_each_step_as_a_task_and_retries_only_teacher_failure
     assert step.fn(pipeline, "stories")["result"]["kept"] == 3
     assert step.fn(pipeline, "textbooks") == {"status": "skipped", "reason": "--textbooks 0"}
     assert len(fake.requests) == 3
+
+
+def test_pretrain_and_publish_flow_mains_take_the_commands_options(monkeypatch, capsys):
+    import pytest
+
+    import flows.pretrain
+    import flows.publish
+
+    seen = {}
+    monkeypatch.setattr(flows.pretrain, "pretrain_flow", lambda **kw: seen.update(pretrain=kw))
+    monkeypatch.setattr(flows.publish, "publish_flow", lambda *a, **kw: seen.update(pub=(a, kw)))
+    for main, argv in (
+        (flows.pretrain.main, ["--data", "d", "--out", "r", "--steps", "3", "-n", "2"]),
+        (flows.publish.main, ["out/s", "--repo", "a/b", "--private", "--retries", "1"]),
+    ):
+        with pytest.raises(SystemExit) as done:  # click's standalone mode exits 0 when done
+            main(argv)
+        assert done.value.code == 0
+    kw = seen["pretrain"]
+    assert kw["data"] == ["d"] and kw["out"] == "r" and kw["eval_prompts"] == 2
+    assert kw["options"]["steps"] == 3 and kw["teacher"] == "embedded"
+    args, kw = seen["pub"]
+    assert args == ("out/s",) and kw["repo"] == "a/b" and kw["private"] and kw["retries"] == 1
+    with pytest.raises(SystemExit) as done:
+        flows.pretrain.main(["--data", "d", "--out", "r", "--steps", "0"])
+    assert done.value.code != 0 and "--steps" in capsys.readouterr().err
