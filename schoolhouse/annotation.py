@@ -47,7 +47,7 @@ from .config import RETRY_TEMPERATURE, AnnotateConfig
 from .curriculum import Template, load_template
 from .folder import DatasetFolder, progress_bar, write_atomic
 from .readers import DocumentReader
-from .records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Document
+from .records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
 from .teacher import (
     Completion,
     Request,
@@ -339,28 +339,27 @@ def _row(
 ) -> dict:
     answer, problem = parse(completion)
     probs = score_distribution(completion) if answer else None
-    row = {
-        "id": doc.id,
-        "index": position,
-        "text": doc.text,
-        "source": doc.source,
-        "score": answer.score if answer else None,
-        "score_expected": None if probs is None else expected_score(probs),
-        "score_probs": None if probs is None else list(probs),
-        "rationale": answer.reason if answer else None,
-        "truncated": len(doc.text) > job.config.max_chars,
-        "template": job.template.name,
-        "template_sha": job.template.sha,
-        "teacher": job.teacher_spec.name,
-        "sampling": _sampling(job.config, position, attempt).to_dict(),
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "finish_reason": completion.finish_reason,
-        "attempts": attempt + 1,
-    }
-    if problem:
-        row |= {"answer": completion.text, "reason": problem}
-    return row
+    return Annotation(
+        id=doc.id,
+        index=position,
+        text=doc.text,
+        source=doc.source,
+        score=answer.score if answer else None,
+        score_expected=None if probs is None else expected_score(probs),
+        score_probs=None if probs is None else list(probs),
+        rationale=answer.reason if answer else None,
+        truncated=len(doc.text) > job.config.max_chars,
+        template=job.template.name,
+        template_sha=job.template.sha,
+        teacher=job.teacher_spec.name,
+        sampling=_sampling(job.config, position, attempt).to_dict(),
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        finish_reason=completion.finish_reason,
+        attempts=attempt + 1,
+        answer=completion.text if problem else None,
+        reason=problem,
+    ).to_row()
 
 
 def _count_all(job: AnnotationJob, summary: AnnotationSummary) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import types
+import typing
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
 
@@ -14,40 +17,7 @@ def stable_id(template_sha: str, seed: int, index: int) -> str:
     return hashlib.sha256(f"{template_sha}:{seed}:{index}".encode()).hexdigest()[:16]
 
 
-@dataclass(slots=True)
-class Story:
-    """One prompt's outcome: a kept story, or a rejected one with its `reason`."""
-
-    id: str
-    index: int
-    text: str
-    prompt: str
-    words: dict[str, str]  # noun / verb / adjective the story had to use
-    features: list[str]
-    template: str
-    template_sha: str
-    teacher: str
-    sampling: dict[str, Any]
-    seed: int
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    candidates: int = 1  # completions sampled for this prompt (--best-of)
-    candidate: int = 0  # which of them this row is
-    words_used: list[str] = field(default_factory=list)
-    opening: str | None = None  # how the prompt asked the story to open, if it did
-    steering: dict[str, Any] | None = None  # records.STEERING_TYPE
-    # per word: {"word", "source": free | steered | forced | missing, "position": 0..1}
-    word_sources: list[dict[str, Any]] = field(default_factory=list)
-    draft: str | None = None  # --refine: the first answer, its critique, and their tokens
-    critique: str | None = None
-    refine_tokens: int = 0
-    reason: str | None = None  # set on rejected rows only
-
-    def to_row(self) -> dict[str, Any]:
-        return asdict(self)
-
-
+# Nested columns: the shapes of the dict-valued fields below
 SAMPLING_TYPE = pa.struct(
     [
         ("temperature", pa.float64()),
@@ -75,42 +45,86 @@ STEERING_TYPE = pa.struct(
 WORD_SOURCES_TYPE = pa.list_(
     pa.struct([("word", pa.string()), ("source", pa.string()), ("position", pa.float64())])
 )
-STEERING_FIELDS = [("steering", STEERING_TYPE), ("word_sources", WORD_SOURCES_TYPE)]
+WORDS_TYPE = pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())])
 
-# --refine: the draft, the teacher's critique of it, and the tokens both cost (prompt + completion)
-REFINE_FIELDS = [("draft", pa.string()), ("critique", pa.string()), ("refine_tokens", pa.int64())]
-
-STORY_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("index", pa.int64()),
-        ("text", pa.string()),
-        ("prompt", pa.string()),
-        (
-            "words",
-            pa.struct([("noun", pa.string()), ("verb", pa.string()), ("adjective", pa.string())]),
-        ),
-        ("features", pa.list_(pa.string())),
-        ("opening", pa.string()),
-        ("template", pa.string()),
-        ("template_sha", pa.string()),
-        ("teacher", pa.string()),
-        ("sampling", SAMPLING_TYPE),
-        ("seed", pa.int64()),
-        ("prompt_tokens", pa.int64()),
-        ("completion_tokens", pa.int64()),
-        ("finish_reason", pa.string()),
-        ("candidates", pa.int64()),
-        ("candidate", pa.int64()),
-        ("words_used", pa.list_(pa.string())),
-        *STEERING_FIELDS,
-        *REFINE_FIELDS,
-    ]
-)
-REJECTED_STORY_SCHEMA = STORY_SCHEMA.append(pa.field("reason", pa.string()))
+# A record type is declared once, as a dataclass whose fields are its columns in order; its
+# Parquet schema is derived from the annotations (`schema_of`). Plain str, int, float, bool and
+# lists of them map to Arrow by type; a dict-valued field names its Arrow type with
+# `Annotated[..., ARROW_TYPE]`. Fields declared with `REJECTED_ONLY` (`reason`, last in every
+# record) are columns of rejected rows only: `schema_of(cls)` leaves them out,
+# `schema_of(cls, rejected=True)` keeps them.
+Sampled = Annotated[dict[str, Any], SAMPLING_TYPE]
+Steering = Annotated[dict[str, Any] | None, STEERING_TYPE]
+WordSources = Annotated[list[dict[str, Any]], WORD_SOURCES_TYPE]
+PLAIN = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
 
-@dataclass(slots=True)
+def rejected_only() -> Any:
+    """A field that only rejected rows have (None on kept ones)."""
+    return field(default=None, metadata={"rejected_only": True})
+
+
+def arrow_type(hint: Any, where: str) -> pa.DataType:
+    """The Arrow type of a dataclass field's resolved annotation."""
+    if typing.get_origin(hint) is Annotated:
+        return next(a for a in hint.__metadata__ if isinstance(a, pa.DataType))
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return arrow_type(args[0], where)  # X | None: nullable X (every Arrow field is)
+    if typing.get_origin(hint) is list:
+        return pa.list_(arrow_type(args[0], where))
+    if hint in PLAIN:
+        return PLAIN[hint]
+    raise TypeError(f"{where}: no Arrow type for {hint!r}; annotate it with one")
+
+
+def schema_of(cls: type, rejected: bool = False) -> pa.Schema:
+    """The Parquet schema of a record dataclass, its fields in order."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return pa.schema(
+        [
+            (f.name, arrow_type(hints[f.name], f"{cls.__name__}.{f.name}"))
+            for f in dataclasses.fields(cls)
+            if rejected or not f.metadata.get("rejected_only")
+        ]
+    )
+
+
+@dataclass(slots=True, kw_only=True)
+class Story:
+    """One prompt's outcome: a kept story, or a rejected one with its `reason`."""
+
+    id: str
+    index: int
+    text: str
+    prompt: str
+    words: Annotated[dict[str, str], WORDS_TYPE]  # noun / verb / adjective the story had to use
+    features: list[str]
+    opening: str | None = None  # how the prompt asked the story to open, if it did
+    template: str
+    template_sha: str
+    teacher: str
+    sampling: Sampled
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    candidates: int = 1  # completions sampled for this prompt (--best-of)
+    candidate: int = 0  # which of them this row is
+    words_used: list[str] = field(default_factory=list)
+    steering: Steering = None  # on or off and its parameters
+    # per word: {"word", "source": free | steered | forced | missing, "position": 0..1}
+    word_sources: WordSources = field(default_factory=list)
+    draft: str | None = None  # --refine: the first answer, its critique, and their tokens
+    critique: str | None = None
+    refine_tokens: int = 0
+    reason: str | None = rejected_only()  # why the row was rejected
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True, kw_only=True)
 class Textbook:
     """A phi-1.5 / Cosmopedia lesson: topic x audience x style, with a few required words."""
 
@@ -126,7 +140,7 @@ class Textbook:
     template: str
     template_sha: str
     teacher: str
-    sampling: dict[str, Any]
+    sampling: Sampled
     seed: int
     prompt_tokens: int
     completion_tokens: int
@@ -134,18 +148,18 @@ class Textbook:
     candidates: int = 1
     candidate: int = 0
     words_used: list[str] = field(default_factory=list)
-    steering: dict[str, Any] | None = None
-    word_sources: list[dict[str, Any]] = field(default_factory=list)
+    steering: Steering = None
+    word_sources: WordSources = field(default_factory=list)
     draft: str | None = None
     critique: str | None = None
     refine_tokens: int = 0
-    reason: str | None = None
+    reason: str | None = rejected_only()
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class CodeExercise:
     """A phi-1 CodeExercises row: a function to write (signature + docstring), its solution and
     the assert tests it passed in the sandbox. `text` is the teacher's whole answer."""
@@ -156,82 +170,35 @@ class CodeExercise:
     prompt: str
     topic: str
     words: list[str]
+    entry_point: str | None = None
+    signature: str | None = None
+    docstring: str | None = None
+    solution: str | None = None
+    tests: str | None = None
     template: str
     template_sha: str
     teacher: str
-    sampling: dict[str, Any]
+    sampling: Sampled
     seed: int
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
     candidates: int = 1
     candidate: int = 0
-    entry_point: str | None = None
-    signature: str | None = None
-    docstring: str | None = None
-    solution: str | None = None
-    tests: str | None = None
     tests_passed: bool | None = None  # None: not run (the answer could not be parsed)
     sandbox_detail: str | None = None  # why the sandbox failed it, when it did
     draft: str | None = None
     critique: str | None = None
     refine_tokens: int = 0
-    reason: str | None = None
+    reason: str | None = rejected_only()
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
 
 
-PROVENANCE_FIELDS = [
-    ("template", pa.string()),
-    ("template_sha", pa.string()),
-    ("teacher", pa.string()),
-    ("sampling", SAMPLING_TYPE),
-    ("seed", pa.int64()),
-    ("prompt_tokens", pa.int64()),
-    ("completion_tokens", pa.int64()),
-    ("finish_reason", pa.string()),
-    ("candidates", pa.int64()),
-    ("candidate", pa.int64()),
-]
-TEXTBOOK_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("index", pa.int64()),
-        ("text", pa.string()),
-        ("prompt", pa.string()),
-        ("topic", pa.string()),
-        ("subject", pa.string()),
-        ("audience", pa.string()),
-        ("style", pa.string()),
-        ("words", pa.list_(pa.string())),
-        *PROVENANCE_FIELDS,
-        ("words_used", pa.list_(pa.string())),
-        *STEERING_FIELDS,
-        *REFINE_FIELDS,
-    ]
-)
-REJECTED_TEXTBOOK_SCHEMA = TEXTBOOK_SCHEMA.append(pa.field("reason", pa.string()))
-EXERCISE_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("index", pa.int64()),
-        ("text", pa.string()),
-        ("prompt", pa.string()),
-        ("topic", pa.string()),
-        ("words", pa.list_(pa.string())),
-        ("entry_point", pa.string()),
-        ("signature", pa.string()),
-        ("docstring", pa.string()),
-        ("solution", pa.string()),
-        ("tests", pa.string()),
-        *PROVENANCE_FIELDS,
-        ("tests_passed", pa.bool_()),
-        ("sandbox_detail", pa.string()),
-        *REFINE_FIELDS,
-    ]
-)
-REJECTED_EXERCISE_SCHEMA = EXERCISE_SCHEMA.append(pa.field("reason", pa.string()))
+STORY_SCHEMA, REJECTED_STORY_SCHEMA = schema_of(Story), schema_of(Story, rejected=True)
+TEXTBOOK_SCHEMA, REJECTED_TEXTBOOK_SCHEMA = schema_of(Textbook), schema_of(Textbook, True)
+EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA = schema_of(CodeExercise), schema_of(CodeExercise, True)
 
 
 def content_id(text: str) -> str:
@@ -249,28 +216,32 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)  # line, row, url, other columns
 
 
-ANNOTATION_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),  # the input document's id: the row key on resume
-        ("index", pa.int64()),  # the document's position in the input
-        ("text", pa.string()),  # the whole document, as read
-        ("source", pa.string()),
-        ("score", pa.int64()),  # educational value, 0-5, as sampled
-        ("score_expected", pa.float64()),  # its mean under the teacher's distribution, or null
-        ("score_probs", pa.list_(pa.float64())),  # P(score = 0..5) renormalised, or null
-        ("rationale", pa.string()),  # the teacher's `reason` for the score
-        ("truncated", pa.bool_()),  # the prompt showed only the document's beginning
-        ("template", pa.string()),
-        ("template_sha", pa.string()),
-        ("teacher", pa.string()),
-        ("sampling", SAMPLING_TYPE),
-        ("prompt_tokens", pa.int64()),
-        ("completion_tokens", pa.int64()),
-        ("finish_reason", pa.string()),
-        ("attempts", pa.int64()),
-    ]
-)
-# a rejected row keeps the teacher's last answer as it came
-REJECTED_ANNOTATION_SCHEMA = ANNOTATION_SCHEMA.append(pa.field("answer", pa.string())).append(
-    pa.field("reason", pa.string())
-)
+@dataclass(slots=True, kw_only=True)
+class Annotation:
+    """A document's educational value as a teacher scored it (`schoolhouse annotate`)."""
+
+    id: str  # the input document's id: the row key on resume
+    index: int  # the document's position in the input
+    text: str  # the whole document, as read
+    source: str
+    score: int | None  # educational value, 0-5, as sampled
+    score_expected: float | None = None  # its mean under the teacher's distribution
+    score_probs: list[float] | None = None  # P(score = 0..5), renormalised over the digits
+    rationale: str | None  # the teacher's `reason` for the score
+    truncated: bool  # the prompt showed only the document's beginning
+    template: str
+    template_sha: str
+    teacher: str
+    sampling: Sampled
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    attempts: int
+    answer: str | None = rejected_only()  # the teacher's last answer, as it came
+    reason: str | None = rejected_only()  # why it could not be used
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA = schema_of(Annotation), schema_of(Annotation, True)

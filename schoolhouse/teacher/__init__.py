@@ -1,4 +1,8 @@
-"""One teacher interface, real backends behind it: `open_teacher("embedded" | DIR | URL[,URL])`.
+"""One teacher interface, real backends behind it.
+
+    spec = resolve_teacher("embedded" | DIR | "URL[,URL]")   # checked, nothing started
+    with teacher_for(spec, None, True, config) as teacher:    # started, closed when done
+        for completion in teacher.generate(requests): ...
 
 Embedded teachers: `embedded` (SmolLM2-135M-Instruct, stories) and `embedded-coder`
 (Qwen2.5-Coder-0.5B-Instruct, code).

@@ -24,7 +24,7 @@ class Sampling:
     # Cosmopedia samples at top-p 0.95. vLLM's repetition_penalty also penalizes the prompt's
     # tokens, which keeps a small teacher away from the very words it must use; a frequency
     # penalty counts only the completion, breaks the loops of a 135M model and shortens its
-    # rambling (fewer stories cut off at max_tokens). Measured in DESIGN.md.
+    # rambling (fewer stories cut off at max_tokens).
     temperature: float = 0.7
     top_p: float = 0.95
     repetition_penalty: float = 1.0
