@@ -55,6 +55,34 @@ def write_table_atomic(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
+def table_of(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows as a table of `schema`: its columns only, in its order."""
+    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
+
+
+class ShardWriter:
+    """Rows into numbered Parquet shards of at most `size` rows, each written atomically: the
+    writer for outputs made in one pass (web filtering, merges), where `DatasetFolder`'s journal
+    is for outputs made row by row by a teacher."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, size: int):
+        self.folder, self.schema, self.size = folder, schema, size
+        self.rows: list[dict] = []
+        self.written = 0  # shards
+
+    def add(self, row: dict) -> None:
+        self.rows.append({k: row.get(k) for k in self.schema.names})  # only what is written
+        if len(self.rows) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:  # `datasets` cannot read a Parquet file without rows
+            path = self.folder / f"part-{self.written:05d}.parquet"
+            write_table_atomic(path, pa.Table.from_pylist(self.rows, self.schema))
+            self.written += 1
+            self.rows = []
+
+
 class DatasetFolder:
     def __init__(
         self,
@@ -185,8 +213,7 @@ class DatasetFolder:
 
     @staticmethod
     def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-        rows = sorted(rows, key=lambda r: r["index"])
-        return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
+        return table_of(sorted(rows, key=lambda r: r["index"]), schema)
 
     def close(self) -> None:
         try:

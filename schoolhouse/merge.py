@@ -8,6 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .folder import ShardWriter
+
+SHARD_ROWS = 100_000  # rows per output shard
 MERGED_SCHEMA = pa.schema(
     [("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
      ("source_id", pa.string()), ("source_path", pa.string())]
@@ -38,12 +41,12 @@ def merge(sources: dict[str, Path], out: Path, seed: int) -> dict:
     meta = {"sources": parts, "rows": len(rows), "seed": seed}
 
     def write(tmp: Path) -> None:
-        (tmp / "data").mkdir()
-        pq.write_table(
-            pa.Table.from_pylist(rows, MERGED_SCHEMA), tmp / "data" / "part-00000.parquet"
-        )
+        shards = ShardWriter(tmp / "data", MERGED_SCHEMA, SHARD_ROWS)
+        for row in rows:
+            shards.add(row)
+        shards.flush()
         (tmp / "merge.json").write_text(json.dumps(meta, indent=2))
-        size = (tmp / "data" / "part-00000.parquet").stat().st_size
+        size = sum(p.stat().st_size for p in (tmp / "data").glob("*.parquet"))
         (tmp / "README.md").write_text(merged_card(meta, size))
 
     in_place(out, write, "merge", also_own=ours)

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import WebFilterConfig
-from .folder import write_atomic
+from .folder import ShardWriter, write_atomic
 from .outdir import locked, temp_sibling
 from .readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
 from .records import Document
@@ -235,28 +235,6 @@ class FilterSummary:
             "judge_s": round(self.judge_s, 2),
             "wall_s": round(self.wall_s, 2),
         }
-
-
-class ShardWriter:
-    """Rows into numbered Parquet shards of at most `size` rows."""
-
-    def __init__(self, folder: Path, schema: pa.Schema, size: int):
-        self.folder, self.schema, self.size = folder, schema, size
-        self.rows: list[dict] = []
-        self.written = 0
-
-    def add(self, row: dict) -> None:
-        self.rows.append({k: row.get(k) for k in self.schema.names})
-        if len(self.rows) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / f"part-{self.written:05d}.parquet"
-            pq.write_table(pa.Table.from_pylist(self.rows, self.schema), path, compression="zstd")
-            self.written += 1
-            self.rows = []
 
 
 def check_filter(config: WebFilterConfig) -> list[list[Path]]:
