@@ -10,7 +10,9 @@ them away. The steering state here runs inside the engine, one per request, and 
   bias of K2T, Pascual et al. 2021, arXiv 2109.09707; the schedule keeps the words from piling
   up at the end). Only pieces that start a real word form are raised: a short first piece
   (" R" of " Rid") would drag in any word that starts like it;
-- finishes a word whose first piece it raised (" sh" -> "ake" of " shake");
+- finishes a word whose first piece it raised (" sh" -> "ake" of " shake"), and closes one it
+  raised whole: " fit" is not continued into "fitter" (nor " frightened" into "frightenedly"),
+  which would leave the word missing, pushed again, and written as a stutter ("fitter fitter");
 - blocks the stop tokens while a word is missing, and near the token budget's end forces the
   first missing word (rows record this, so a user can drop forced rows);
 - blocks a repeated token n-gram (Hugging Face's `no_repeat_ngram_size`, which vLLM lacks) or
@@ -281,6 +283,19 @@ class Pieces:
         self._piece: dict[int, str] = {}
         self._encoded: dict[str, tuple[int, ...]] = {}
         self.variants: dict[tuple[str, bool], list[Variant]] = {}
+        self._continuations: frozenset[int] | None = None
+
+    @property
+    def continuations(self) -> frozenset[int]:
+        """Tokens that go on with the word before them (their piece starts with a letter)."""
+        if self._continuations is None:
+            size = len(self.tokenizer)
+            self._continuations = frozenset(
+                t
+                for t in range(size)
+                if self.piece(t)[:1].isascii() and self.piece(t)[:1].isalpha()
+            )
+        return self._continuations
 
     def piece(self, token: int) -> str:
         text = self._piece.get(token)
@@ -351,6 +366,8 @@ class RowState:
         self.raised: dict[int, list[tuple[int, ...]]] = {}  # last step's raised first ids
         self.finishing: tuple[int, ...] | None = None  # continuations of a raised first piece
         self.continuations: list[tuple[int, ...]] = []
+        # a raised token wrote a whole form: the next may go on only towards a longer form
+        self.closing: frozenset[int] | None = None
         self.ngrams: dict[tuple[int, ...], set[int]] = {}
         usable = [
             i
@@ -392,6 +409,7 @@ class RowState:
             self.seen += 1
 
     def _advance(self, token: int) -> None:
+        self.closing = None
         if self.finishing is not None:
             matched = [s for s in self.continuations if s[0] == token]
             if not matched or any(len(s) == 1 for s in matched):  # off the word, or it is whole
@@ -404,6 +422,8 @@ class RowState:
         if started and all(len(s) > 1 for s in started):  # a first piece, not a whole form
             self.continuations = [s[1:] for s in started]
             self.finishing = tuple(sorted({s[0] for s in self.continuations}))
+        elif started:  # a whole form: it may grow only into another of the words' forms
+            self.closing = frozenset(s[1] for s in started if len(s) > 1)
 
     def ending(self) -> float:
         """The stop's raise at a sentence end: from 0 at `end` tokens to `bias` halfway from
@@ -419,6 +439,8 @@ class RowState:
         if self.finishing is not None:
             decision.only = self.finishing
             return decision
+        if self.closing is not None:
+            decision.block |= self.pieces.continuations - self.closing
         missing = self.schedule.missing
         if missing:
             decision.block |= self.stop_ids

@@ -308,3 +308,21 @@ def test_the_end_raise_waits_for_every_word(pieces):
     assert 2 in decision.block and 2 not in decision.boost  # "jump" is still missing
     row_off = state(pieces, [("kite", "noun")], out, max_tokens=100, end=0)
     assert 2 not in row_off.decide().boost  # end 0: off
+
+
+def test_a_word_raised_whole_is_closed_not_grown_into_another(pieces):
+    """" fit" raised whole and continued with "ter" wrote "fitter": the word stayed missing,
+    was pushed again, and the kept story read "the fitter's fitter fitter fitting"."""
+    fit, ter = one(pieces, " fit"), one(pieces, "ter")
+    assert ids(pieces, " fitter") == [fit, ter]
+    out: list[int] = []
+    row = state(pieces, [("fit", "verb")], out, max_tokens=200, target=10)
+    out += ids(pieces, "The dog tried and tried but the shoe did not")
+    assert row.decide().boost.get(fit, 0) >= 1  # raised under a real push
+    out.append(fit)
+    decision = row.decide()
+    assert decision.only is None and ter in decision.block  # no "fitter"
+    assert one(pieces, " the") not in decision.block and one(pieces, ".") not in decision.block
+    out.append(one(pieces, "."))
+    assert not row.decide().block & {ter}  # closed: later words are free again
+    assert row.schedule.missing == []  # and "fit" counts as written
