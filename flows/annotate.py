@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         annotate_flow(inputs=values.pop("inputs"), n=values.pop("n"), out=values.pop("out"),
                       options=values)  # fmt: skip
 
-    command(AnnotateConfig, run, "annotate", {"n": "-n"}, argv, arguments="inputs")
+    from schoolhouse.cli_graders import ANNOTATE_SHORT
+
+    command(AnnotateConfig, run, "annotate", ANNOTATE_SHORT, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

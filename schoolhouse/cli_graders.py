@@ -18,6 +18,8 @@ from .cli_options import USER_ERRORS, build_config, config_options, fail
 from .config import AnnotateConfig, TrainClassifierConfig, WebFilterConfig
 
 INPUTS = frozenset({"inputs"})
+# `--grader` as the pipeline names it; `--teacher` still works
+ANNOTATE_SHORT = {"n": "-n", "teacher": "--grader"}
 inputs_argument = click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
@@ -27,7 +29,7 @@ def log(message: str) -> None:
 
 @click.command("annotate")
 @inputs_argument
-@config_options(AnnotateConfig, {"n": "-n"}, INPUTS)
+@config_options(AnnotateConfig, ANNOTATE_SHORT, INPUTS)
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
 )
@@ -41,7 +43,7 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     """
     from .annotation import annotate
 
-    config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, {"n": "-n"})
+    config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, ANNOTATE_SHORT)
     try:
         summary = annotate(config, progress=progress)
     except USER_ERRORS as e:

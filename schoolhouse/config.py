@@ -256,7 +256,10 @@ class AnnotateConfig(BaseModel):
         "the head of the input)",
     )
     seed: int = Field(0, description="picks the random sample and seeds the retry")
-    teacher: str = Field("embedded", description="'embedded', a model folder, or http(s) URL(s)")
+    teacher: str = Field(
+        "embedded",
+        description="the grader: 'embedded', 'embedded-coder', a model folder, or http(s) URL(s)",
+    )
     template: str = Field("edu_rubric", description="prompt template name in prompts/")
     max_chars: int = Field(
         3000,

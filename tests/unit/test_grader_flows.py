@@ -96,6 +96,10 @@ def test_flow_mains_take_the_commands_options_and_name_a_bad_flag(monkeypatch, c
     monkeypatch.setattr(flows.annotate, "annotate_flow", lambda **kw: seen.update(annotate=kw))
     run(flows.annotate.main, ["a.jsonl", "b.jsonl", "-n", "7", "--out", "o", "--logprobs", "0"])
     kw = seen["annotate"]
+    assert "teacher" not in kw["options"] or kw["options"]["teacher"] == "embedded"
+    for flag in ("--grader", "--teacher"):  # the pipeline's name, and the old one
+        run(flows.annotate.main, ["a.jsonl", "-n", "1", "--out", "o", flag, "embedded-coder"])
+        assert seen["annotate"]["options"]["teacher"] == "embedded-coder"
     assert kw["inputs"] == ["a.jsonl", "b.jsonl"] and kw["n"] == 7 and str(kw["out"]) == "o"
     assert kw["options"]["logprobs"] == 0 and kw["options"]["first"] is False
     monkeypatch.setattr(flows.filter_web, "filter_web_flow", lambda **kw: seen.update(web=kw))

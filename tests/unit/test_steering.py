@@ -311,7 +311,7 @@ def test_the_end_raise_waits_for_every_word(pieces):
 
 
 def test_a_word_raised_whole_is_closed_not_grown_into_another(pieces):
-    """" fit" raised whole and continued with "ter" wrote "fitter": the word stayed missing,
+    """ " fit" raised whole and continued with "ter" wrote "fitter": the word stayed missing,
     was pushed again, and the kept story read "the fitter's fitter fitter fitting"."""
     fit, ter = one(pieces, " fit"), one(pieces, "ter")
     assert ids(pieces, " fitter") == [fit, ter]
