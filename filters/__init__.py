@@ -16,9 +16,11 @@ from .gopher_quality import GopherQuality
 from .length import Length
 from .meta_text import MetaText
 from .min_tokens import MinTokens
+from .not_prose import NotProse
 from .repetition import Repetition
 from .required_words import RequiredWords
 from .run_on import RunOn
+from .stutter import Stutter
 from .truncated import Truncated
 
 __all__ = [
@@ -40,9 +42,11 @@ __all__ = [
     "Length",
     "MetaText",
     "MinTokens",
+    "NotProse",
     "Repetition",
     "RequiredWords",
     "RunOn",
+    "Stutter",
     "Truncated",
 ]
 
@@ -54,6 +58,8 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
         EnglishProse(),
         Repetition(),
         RunOn(),
+        Stutter(),
+        NotProse(),
         MetaText(),
         ForChildren(),
         RequiredWords(),

@@ -235,7 +235,8 @@ rejected = load_dataset("path/or/repo", "rejected")  # dropped ones, with a `rea
   (run seed {config.seed}); best of {config.best_of} completion(s) per prompt.
 - **Verification** (first failing check names the drop reason): not truncated at the token limit,
   {config.min_words}-{config.max_words} words, English prose (Gopher rules), no degenerate
-  repetition (Gopher thresholds), no sentence over 50 words (`run_on`), no talk about the prompt
+  repetition (Gopher thresholds), no sentence over 50 words (`run_on`), no word said twice in a
+  row (`stutter`), no story written as a list (`not_prose`), no talk about the prompt
   or the task (`meta_text`), nothing unfit for young children (`not_for_children`), all three
   required words present in some inflection.
 {steering_section(job, summary)}

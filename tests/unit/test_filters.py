@@ -5,9 +5,11 @@ from filters import (
     ForChildren,
     Length,
     MetaText,
+    NotProse,
     Repetition,
     RequiredWords,
     RunOn,
+    Stutter,
     Truncated,
     apply_filters,
     story_filters,
@@ -239,3 +241,47 @@ def test_stories_unfit_for_young_children_are_dropped(text):
 )
 def test_stories_fit_for_young_children_are_kept(text):
     assert ForChildren()(story(text)) is True
+
+
+# kept by the steered embedded teacher, thrown away by a reader
+LISTED = (
+    "1.  The main character's name was Emily, a bright young girl, who had just learned to skate."
+    "\n2.  She had the name Emily the Skater, a fair and just country girl who loved the sun.\n"
+    "3.  She had a bright smile on her face, with sunny days, and decided to be the best.\n"
+    "4.  But one day, a storm hit Emily's town, and she could not check her bike."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD.replace("Tom laughed", "They brought a special special night. Tom laughed"),
+        GOOD.replace("Tom laughed", "They added some extra extra shiny things. Tom laughed"),
+        GOOD.replace("Tom laughed", "She went to the fitter's fitter fitter fitting. Tom laughed"),
+    ],
+)
+def test_a_word_said_twice_in_a_row_is_a_stutter(text):
+    assert Stutter()(story(text)) == (False, "stutter")
+    assert apply_filters(story_filters(), story(text)) == "stutter"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD,
+        GOOD.replace("Tom laughed", "It was very very big. Tom laughed"),
+        GOOD.replace(
+            "Tom laughed", '"Knock knock!" said Tom. "Night night," said Mom. Tom laughed'
+        ),
+        GOOD.replace("Tom laughed", "The drum went boom boom. Tom had had a nap. Tom laughed"),
+    ],
+)
+def test_reduplications_a_story_uses_are_not_stutters(text):
+    assert Stutter()(story(text)) is True
+
+
+def test_a_story_written_as_a_list_is_not_prose():
+    assert NotProse()(story(LISTED)) == (False, "not_prose")
+    assert apply_filters(story_filters(), story(LISTED + "\n\n" + GOOD)) == "not_prose"
+    recipe = GOOD + "\n\nTom needed:\n- a red ball\n- a hat"  # two items: still a story
+    assert NotProse()(story(recipe)) is True

@@ -16,7 +16,8 @@ from tests.unit.test_webfilter import WEB
 def test_each_lesson_config_gets_its_own_checks(tmp_path):
     names = {
         StoriesConfig: ["truncated", "length", "not_english_prose", "degenerate_repetition",
-                        "run_on", "meta_text", "not_for_children", "missing_required_word"],
+                        "run_on", "stutter", "not_prose", "meta_text", "not_for_children",
+                        "missing_required_word"],
         TextbooksConfig: ["truncated", "too_short", "degenerate_repetition", "contaminated"],
         ExercisesConfig: ["truncated", "contaminated"],
     }  # fmt: skip
