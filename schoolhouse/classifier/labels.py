@@ -50,9 +50,8 @@ class Labeled:
     @property
     def source(self) -> str:
         """Who gave the labels: the teacher(s) that annotation rows name, else the column."""
-        if self.teachers:
-            column = "score_expected" if self.kind == "expected" else "score"
-            return f"teacher: {', '.join(sorted(self.teachers))} (`{column}`)"
+        if self.teachers:  # which of its scores: `kind` (classifier.json's `label_scores`)
+            return "teacher: " + ", ".join(sorted(self.teachers))
         if self.kind == "expected":
             return "the `score_expected` column"
         return "the `score` column (human or other labels)"

@@ -132,8 +132,8 @@ Predicts a document's educational value (0-5); keep when the score rounded half 
 
 - **Features**: `{json.dumps(meta["features"])}`
 - **Estimator**: `{meta["estimator"]["class"]}`
-- **Labels**: {meta["label_source"]}, from {", ".join(f"`{p}`" for p in data["paths"])}
-  ({data["documents"]} documents, sha256 `{data["sha256"][:16]}…`; scores {data["scores"]})
+- **Labels**: {meta["label_source"]}, {meta.get("label_scores", "sampled")} scores, from
+  {", ".join(f"`{p}`" for p in data["paths"])} ({data["documents"]} documents, sha256 `{data["sha256"][:16]}…`; scores {data["scores"]})
 - **Split**: {data["train"]} training, {data["held_out"]} held out (seed {data["seed"]})
 - scikit-learn {meta["sklearn_version"]}; fitted in {meta["timing"]["fit_s"]} s; scores
   {meta["timing"]["held_out_docs_per_s"]} documents/s

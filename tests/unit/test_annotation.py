@@ -217,7 +217,6 @@ def test_rows_record_score_expected_and_the_classifier_learns_it(tmp_path):
     assert "Mean 3.20 over 6 rows" in (tmp_path / "out" / "README.md").read_text()
     labeled = read_labeled([tmp_path / "out"])
     assert labeled.kind == "expected" and labeled.scores == pytest.approx([3.2] * 6)
-    assert "score_expected" in labeled.source
     assert read_labeled([tmp_path / "out"], "sampled").scores == [float(r["score"]) for r in kept]
 
 
