@@ -78,7 +78,8 @@ EXCLUDED = set(
     "america american april august beer bible breast bullet butt christmas cigar cigarette"
     " december devil drunk dumb english february friday gay god gun hell january july june kill"
     " march may monday murder november october saturday september slave sunday thursday tuesday"
-    " wednesday whip whiskey wine spank spanking gunshot dead die death blood bleed poison pill".split()
+    " wednesday whip whiskey wine spank spanking gunshot dead die death blood bleed poison pill"
+    " screw suck backside backdoor lipstick".split()
 )
 FIELDS = ["word", "pos", "aoa", "concreteness", "zipf", "pos_share"]
 
