@@ -54,7 +54,7 @@ def agreement(labels, scores) -> dict:
     import numpy as np
     from scipy.stats import spearmanr
 
-    from schoolhouse.classifier.metrics import score_metrics
+    from schoolhouse.graders.classifier.metrics import score_metrics
 
     labels, scores = np.asarray(labels, float), np.asarray(scores, float)
     metrics = score_metrics(labels, scores, THRESHOLD)
@@ -71,8 +71,8 @@ def annotate_with(grader: str, data: Path, out: Path, docs: int) -> tuple[dict, 
     """Rows by id and the summary of `schoolhouse annotate` with this grader."""
     import pyarrow.parquet as pq
 
-    from schoolhouse.annotation import annotate
     from schoolhouse.config import AnnotateConfig
+    from schoolhouse.graders.annotation import annotate
 
     config = AnnotateConfig(inputs=[data], out=out, n=docs, first=True, teacher=grader)
     started = time.perf_counter()
@@ -95,8 +95,8 @@ def annotate_with(grader: str, data: Path, out: Path, docs: int) -> tuple[dict, 
 
 def recipe(texts_train, y_train, texts_test, labels_test, features: str, seed: int) -> dict:
     """A classifier trained on (texts_train, y_train), judged against the true test labels."""
-    from schoolhouse.classifier.features import make_features
-    from schoolhouse.classifier.model import DEFAULT_ESTIMATOR, Classifier, make_estimator
+    from schoolhouse.graders.classifier.features import make_features
+    from schoolhouse.graders.classifier.model import DEFAULT_ESTIMATOR, Classifier, make_estimator
 
     name = DEFAULT_ESTIMATOR[features]
     made = make_features(features, {})

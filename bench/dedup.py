@@ -47,7 +47,7 @@ def corpus(n: int, words: int, near: float, changes: int, seed: int = 0):
 
 
 def run_ours(rows):
-    from schoolhouse.dedup import Deduplicator
+    from schoolhouse.graders.dedup import Deduplicator
 
     class Doc:
         __slots__ = ("id", "text")
@@ -64,7 +64,7 @@ def run_ours(rows):
 def run_datasketch(rows):
     from datasketch import MinHash, MinHashLSH
 
-    from schoolhouse.dedup import normalize
+    from schoolhouse.graders.dedup import normalize
 
     lsh = MinHashLSH(num_perm=128, params=(16, 8))
     started = time.perf_counter()

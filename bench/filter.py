@@ -121,7 +121,7 @@ def proxy_corpus(docs: int, seed: int) -> list[tuple[str, float]]:
 
 
 def labeled_corpus(path: Path, docs: int, seed: int) -> list[tuple[str, float]]:
-    from schoolhouse.classifier import read_labeled
+    from schoolhouse.graders.classifier import read_labeled
 
     labeled = read_labeled([path])
     rows = list(zip(labeled.texts, labeled.scores, strict=True))
@@ -134,7 +134,7 @@ def one_core(clf, texts) -> float:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from schoolhouse.classifier.features import _CACHE
+    from schoolhouse.graders.classifier.features import _CACHE
 
     _CACHE.clear()
     threads = torch.get_num_threads()
@@ -180,9 +180,9 @@ class SklearnHashing:
 def recipes(train, test, threshold: int, only: str | None = None) -> list[dict]:
     import numpy as np
 
-    from schoolhouse.classifier.features import FeatureError, make_features
-    from schoolhouse.classifier.metrics import score_metrics
-    from schoolhouse.classifier.model import Classifier, make_estimator
+    from schoolhouse.graders.classifier.features import FeatureError, make_features
+    from schoolhouse.graders.classifier.metrics import score_metrics
+    from schoolhouse.graders.classifier.model import Classifier, make_estimator
 
     y_train = np.array([s for _, s in train])
     y_test = np.array([s for _, s in test])
@@ -217,7 +217,7 @@ def fasttext_baseline(texts_train, y_train, texts_test, y_test, threshold: int) 
         return {"recipe": "fasttext (skipped: no `fasttext` module; see --extra-path)"}
     import numpy as np
 
-    from schoolhouse.classifier.metrics import score_metrics, to_class
+    from schoolhouse.graders.classifier.metrics import score_metrics, to_class
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         for text, score in zip(texts_train, to_class(y_train), strict=True):
@@ -239,8 +239,8 @@ def fasttext_baseline(texts_train, y_train, texts_test, y_test, threshold: int) 
 
 
 def planted_documents(texts: list[str], near: float, changes: int, seed: int):
-    from schoolhouse.dedup import normalize
-    from schoolhouse.records import Document
+    from schoolhouse.datasets.records import Document
+    from schoolhouse.graders.dedup import normalize
 
     rng = random.Random(seed)
     docs = [Document(f"d{i}", t, "bench") for i, t in enumerate(texts)]
@@ -273,7 +273,7 @@ def dedup_result(name, docs, planted, distinct, dropped, seconds) -> dict:
 
 
 def dedup_bench(texts: list[str], near: float, changes: int, seed: int) -> list[dict]:
-    from schoolhouse.dedup import Deduplicator
+    from schoolhouse.graders.dedup import Deduplicator
 
     docs, planted, distinct = planted_documents(texts, near, changes, seed)
     results = []

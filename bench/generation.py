@@ -31,7 +31,7 @@ def main() -> None:
 
     from filters import apply_filters, story_filters
     from schoolhouse.config import StoriesConfig
-    from schoolhouse.generation import generate_stories, prepare_stories
+    from schoolhouse.lessons.generation import generate_stories, prepare_stories
     from schoolhouse.teacher import request_seed, resolve_teacher
 
     started = time.monotonic()

@@ -40,7 +40,7 @@ GOOD_SOURCES = ("python-tutorial", "python-library", "debian-handbook")
 def ours() -> dict:
     """rule -> callable(text) returning the drop reason or None."""
     from filters import apply_filters
-    from schoolhouse.records import Document
+    from schoolhouse.datasets.records import Document
 
     def judge(checks):
         return lambda text: apply_filters(checks, Document("b", text, "bench"))

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def kind_for(name: str, config):
     from filters import apply_filters, exercise_filters, story_filters, textbook_filters
-    from schoolhouse.exercises import ExercisesKind
-    from schoolhouse.stories import StoriesKind
-    from schoolhouse.textbooks import TextbooksKind
+    from schoolhouse.lessons.exercises import ExercisesKind
+    from schoolhouse.lessons.stories import StoriesKind
+    from schoolhouse.lessons.textbooks import TextbooksKind
 
     if name == "stories":
         filters = story_filters(config.min_words, config.max_words)
@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from schoolhouse.config import ExercisesConfig, StoriesConfig, TextbooksConfig
-    from schoolhouse.generation import generate
+    from schoolhouse.lessons.generation import generate
     from schoolhouse.teacher import resolve_teacher
 
     Config = {"stories": StoriesConfig, "textbooks": TextbooksConfig}.get(

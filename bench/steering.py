@@ -137,10 +137,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from filters import apply_filters, story_filters
-    from schoolhouse.card import run_totals
     from schoolhouse.config import StoriesConfig
-    from schoolhouse.generation import generate
-    from schoolhouse.stories import StoriesKind
+    from schoolhouse.datasets.card import run_totals
+    from schoolhouse.lessons.generation import generate
+    from schoolhouse.lessons.stories import StoriesKind
     from schoolhouse.teacher import resolve_teacher
 
     arms = ARMS | (LOOP_ARMS if args.loops else {})

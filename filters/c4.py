@@ -30,7 +30,7 @@ class C4Lines:
     JavaScript (a JavaScript tutorial names the language on most lines). Not taken from C4:
     its bad-words list (a blocklist is a policy choice, not a quality rule), its minimum of 3
     sentences and 5-word lines (GopherQuality's 50 words covers short pages) and its 3-sentence
-    span dedup (schoolhouse.dedup does dedup)."""
+    span dedup (schoolhouse.graders.dedup does dedup)."""
 
     name = "c4_lines"
 

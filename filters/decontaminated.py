@@ -1,6 +1,6 @@
 from typing import Protocol
 
-from schoolhouse.decontaminate import N, NgramIndex
+from schoolhouse.graders.decontaminate import N, NgramIndex
 
 
 class HasText(Protocol):
@@ -8,7 +8,7 @@ class HasText(Protocol):
 
 
 class Decontaminated:
-    """No 13-gram shared with a benchmark (schoolhouse.decontaminate). Works on any record with a
+    """No 13-gram shared with a benchmark (schoolhouse.graders.decontaminate). Works on any record with a
     `.text`. The index is built on first use; `index.find(text)` names the benchmark item behind
     a drop."""
 

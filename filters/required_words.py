@@ -1,4 +1,4 @@
-from schoolhouse.records import Story
+from schoolhouse.datasets.records import Story
 from schoolhouse.text import words_used
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build, command
-from schoolhouse.annotation import annotate, prepare_annotation
 from schoolhouse.config import AnnotateConfig
+from schoolhouse.graders.annotation import annotate, prepare_annotation
 from schoolhouse.teacher import TeacherError
 
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         annotate_flow(inputs=values.pop("inputs"), n=values.pop("n"), out=values.pop("out"),
                       options=values)  # fmt: skip
 
-    from schoolhouse.cli_graders import ANNOTATE_SHORT
+    from schoolhouse.cli.graders import ANNOTATE_SHORT
 
     command(AnnotateConfig, run, "annotate", ANNOTATE_SHORT, argv, arguments="inputs")
 

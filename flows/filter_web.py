@@ -14,8 +14,8 @@ from prefect import flow, get_run_logger, task
 
 from flows.options import build, command
 from schoolhouse.config import WebFilterConfig
+from schoolhouse.graders.webfilter import check_filter
 from schoolhouse.jobs import filter_web
-from schoolhouse.webfilter import check_filter
 
 
 @task

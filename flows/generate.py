@@ -15,7 +15,7 @@ from prefect import get_run_logger, task
 from flows.options import command
 from schoolhouse import jobs
 from schoolhouse.config import GenerateConfig
-from schoolhouse.generation import prepare
+from schoolhouse.lessons.generation import prepare
 from schoolhouse.teacher import TeacherError
 
 

@@ -32,7 +32,7 @@ def command(
     inputs of annotate and filter), as the matching `schoolhouse` command takes it."""
     import click
 
-    from schoolhouse.cli_options import build_config, config_options
+    from schoolhouse.cli.options import build_config, config_options
 
     def main(**values) -> None:
         if arguments:

@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     `schoolhouse evaluate`, then the flow."""
     import click
 
-    from schoolhouse.cli_options import build_config
-    from schoolhouse.cli_student import evaluate_cmd, pretrain_cmd
+    from schoolhouse.cli.options import build_config
+    from schoolhouse.cli.student import evaluate_cmd, pretrain_cmd
 
     def run(teacher: str, n: int, **values) -> None:
         build_config(PretrainConfig, values, {})  # a bad option fails here, naming its flag

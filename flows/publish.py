@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from schoolhouse.publish import check_folder, check_repo, publish
+from schoolhouse.datasets.publish import check_folder, check_repo, publish
 
 
 @task

@@ -11,8 +11,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build, command
-from schoolhouse.classifier import evaluate_classifier, train_classifier
 from schoolhouse.config import TrainClassifierConfig
+from schoolhouse.graders.classifier import evaluate_classifier, train_classifier
 
 
 @task

@@ -381,7 +381,7 @@ class WebFilterConfig(BaseModel):
     @field_validator("decontaminate")
     @classmethod
     def _benchmarks(cls, value: str) -> str:
-        from .decontaminate import BENCHMARKS
+        from .graders.decontaminate import BENCHMARKS
 
         names = [b.strip() for b in value.split(",") if b.strip()]
         unknown = [b for b in names if b not in BENCHMARKS]
@@ -453,7 +453,7 @@ class PipelineConfig(BaseModel):
     @field_validator("repo")
     @classmethod
     def _repo_name(cls, value: str | None) -> str | None:
-        from .publish import check_repo
+        from .datasets.publish import check_repo
 
         return None if value is None else check_repo(value)
 

@@ -27,7 +27,7 @@ from .config import (
     TextbooksConfig,
     WebFilterConfig,
 )
-from .generation import Kind, Summary, Verify
+from .lessons.generation import Kind, Summary, Verify
 from .teacher import Teacher
 
 
@@ -48,9 +48,9 @@ def checks_for(config: GenerateConfig) -> Verify:
 
 def lesson_kind(config: GenerateConfig, verify: Verify | None = None) -> Kind:
     """The kind object that writes and verifies `config`'s lessons, with its checks."""
-    from .exercises import ExercisesKind
-    from .stories import StoriesKind
-    from .textbooks import TextbooksKind
+    from .lessons.exercises import ExercisesKind
+    from .lessons.stories import StoriesKind
+    from .lessons.textbooks import TextbooksKind
 
     kinds = {StoriesConfig: StoriesKind, TextbooksConfig: TextbooksKind,
              ExercisesConfig: ExercisesKind}  # fmt: skip
@@ -64,7 +64,7 @@ def generate(
     config: GenerateConfig, teacher: Teacher | None = None, progress: bool = True, **options: Any
 ) -> Summary:
     """`schoolhouse generate KIND`: prompts -> teacher -> checks -> dataset folder."""
-    from . import generation
+    from .lessons import generation
 
     return generation.generate(config, lesson_kind(config), teacher, progress, **options)
 
@@ -73,14 +73,14 @@ def web_rules(name: str):
     """The heuristic rule set `--rules NAME` runs, as the web filter takes it."""
     from filters import RULE_SETS, apply_filters, web_filters
 
-    from .webfilter import Rules
+    from .graders.webfilter import Rules
 
     return Rules(name, RULE_SETS[name], functools.partial(apply_filters, web_filters(name)))
 
 
 def filter_web(config: WebFilterConfig, log=print):
     """`schoolhouse filter`: heuristics, classifier, dedup, decontamination, in that order."""
-    from . import webfilter
+    from .graders import webfilter
 
     rules = web_rules(config.rules) if config.heuristics else None
     return webfilter.filter_web(config, rules, log)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from .config import PipelineConfig
-from .folder import write_atomic
-from .outdir import check_new_or_own, locked
+from .datasets.folder import write_atomic
+from .datasets.outdir import check_new_or_own, locked
 
 STEPS = (
     "stories", "textbooks", "annotate", "classifier", "filter", "merge", "pretrain", "evaluate",
@@ -77,7 +77,7 @@ class Pipeline:
         self.state_path = config.out / "pipeline.json"
         self.state = self._load_state()
         if config.repo:  # a missing token fails now, not after an hour of work
-            from .publish import resolve_token
+            from .datasets.publish import resolve_token
 
             resolve_token()
 
@@ -191,16 +191,16 @@ class Pipeline:
         return self._generate(config, progress)
 
     def _generate(self, config, progress: bool) -> dict:
-        from .generation import prepare, run
         from .jobs import lesson_kind
+        from .lessons.generation import prepare, run
 
         job = prepare(config, lesson_kind(config))
         teacher = self.teachers.get(config.teacher) if job.pending else None
         return run(job, teacher, progress).to_dict()
 
     def _annotate(self, progress: bool) -> dict:
-        from .annotation import prepare_annotation, run_annotation
         from .config import AnnotateConfig
+        from .graders.annotation import prepare_annotation, run_annotation
 
         c = self.config
         config = AnnotateConfig(inputs=c.web, out=c.paths["annotate"], n=c.annotate, seed=c.seed,
@@ -210,9 +210,9 @@ class Pipeline:
         return run_annotation(job, teacher, progress).to_dict()
 
     def _classifier(self, progress: bool) -> dict | str:
-        from .classifier.labels import LabelError
-        from .classifier.train import train_classifier
         from .config import TrainClassifierConfig
+        from .graders.classifier.labels import LabelError
+        from .graders.classifier.train import train_classifier
 
         c = self.config
         out = c.paths["classifier"]
@@ -258,7 +258,7 @@ class Pipeline:
                 "no kept rows to train on: every story, lesson and web document was dropped "
                 f"(see the cards under {self.config.out}); raise --stories/--textbooks or add --web"
             )
-        from .merge import merge
+        from .datasets.merge import merge
 
         return merge(sources, self.config.paths["merge"], self.config.seed)
 
@@ -337,7 +337,7 @@ class Pipeline:
         return {"path": str(path)}
 
     def _publish(self, progress: bool) -> dict:
-        from .publish import publish
+        from .datasets.publish import publish
 
         url = publish(self.config.paths["merge"], self.config.repo, private=self.config.private,
                       log=self.log)  # fmt: skip

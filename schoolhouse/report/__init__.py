@@ -16,8 +16,8 @@ import html
 import json
 from pathlib import Path
 
-from ..folder import STATE, write_atomic
-from ..outdir import OutError, locked
+from ..datasets.folder import STATE, write_atomic
+from ..datasets.outdir import OutError, locked
 from . import datasets, training
 
 KINDS = {

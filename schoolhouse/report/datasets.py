@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..card import run_totals
-from ..folder import STATE
+from ..datasets.card import run_totals
+from ..datasets.folder import STATE
 from . import plots
 
 # The order the story filters run in (filters.story_filters): the funnel drops in this order.
@@ -71,7 +71,7 @@ def _counts(total: int, kept: int) -> list[tuple[str, str]]:
 
 
 def _vocabulary_sizes(folder: Path) -> dict[str, int]:
-    from ..curriculum import load_vocabulary
+    from ..lessons.curriculum import load_vocabulary
 
     path = folder / "config.json"
     config = json.loads(path.read_text()) if path.exists() else {}

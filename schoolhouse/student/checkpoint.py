@@ -84,6 +84,6 @@ def truncate_log(run: Path, step: int) -> None:
     """Drop log lines past the checkpoint being resumed: they will be written again."""
     path = Path(run) / "log.jsonl"
     kept = [r for r in read_log(run) if r["step"] <= step]
-    from ..folder import write_atomic
+    from ..datasets.folder import write_atomic
 
     write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..folder import write_atomic
+from ..datasets.folder import write_atomic
 from ..teacher import Request, Sampling, Teacher
 from . import checkpoint as ckpt
 from .tokenizer import Tokenizer
@@ -107,7 +107,7 @@ def gpt_eval(
     student: Student, teacher: Teacher, n: int = 20, *, max_new_tokens: int = 200,
     temperature: float = 0.8, seed: int = 0, progress: bool = False,
 ) -> dict:  # fmt: skip
-    from ..curriculum import load_template
+    from ..lessons.curriculum import load_template
 
     template = load_template("gpt_eval", {"beginning", "completion"})
     beginnings = story_beginnings(student.run, n, seed)

@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from ..folder import write_atomic
+from ..datasets.folder import write_atomic
 from .checkpoint import read_log
 
 

@@ -51,7 +51,7 @@ class Tokenizer:
         return self.inner.to_str()
 
     def save(self, path: Path) -> None:
-        from ..folder import write_atomic
+        from ..datasets.folder import write_atomic
 
         write_atomic(Path(path), self.to_str())
 

@@ -20,7 +20,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..outdir import check_new_or_own, locked, mark
+from ..datasets.outdir import check_new_or_own, locked, mark
 from . import checkpoint as ckpt
 from .config import PretrainConfig
 from .data import Batches, eval_windows, fingerprint, read_texts, tokenize

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.annotation import EduScore, annotate
 from schoolhouse.config import AnnotateConfig
+from schoolhouse.graders.annotation import EduScore, annotate
 
 pytestmark = pytest.mark.engine
 

@@ -4,7 +4,7 @@ import datasets
 import pytest
 
 from schoolhouse.config import StoriesConfig
-from schoolhouse.generation import generate_stories
+from schoolhouse.lessons.generation import generate_stories
 
 pytestmark = pytest.mark.engine
 

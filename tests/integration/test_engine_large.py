@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.annotation import annotate
 from schoolhouse.config import AnnotateConfig
+from schoolhouse.graders.annotation import annotate
 from schoolhouse.teacher.embedded import EMBEDDED
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]

@@ -11,9 +11,9 @@ import pytest
 
 from filters import apply_filters, exercise_filters, textbook_filters
 from schoolhouse.config import ExercisesConfig, TextbooksConfig
-from schoolhouse.exercises import ExercisesKind
-from schoolhouse.generation import generate
-from schoolhouse.textbooks import TextbooksKind
+from schoolhouse.lessons.exercises import ExercisesKind
+from schoolhouse.lessons.generation import generate
+from schoolhouse.lessons.textbooks import TextbooksKind
 
 pytestmark = pytest.mark.engine
 EXERCISE_REASONS = {

@@ -5,15 +5,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.annotation import (
+from schoolhouse.config import AnnotateConfig
+from schoolhouse.datasets.folder import FolderError
+from schoolhouse.graders.annotation import (
     EduScore,
     annotate,
     expected_score,
     score_distribution,
     truncate,
 )
-from schoolhouse.config import AnnotateConfig
-from schoolhouse.folder import FolderError
 from schoolhouse.teacher.base import Completion
 from schoolhouse.teacher.fake import FakeTeacher
 
@@ -205,7 +205,7 @@ def test_no_distribution_where_the_backend_reports_no_digit(pieces, top):
 
 
 def test_rows_record_score_expected_and_the_classifier_learns_it(tmp_path):
-    from schoolhouse.classifier import read_labeled
+    from schoolhouse.graders.classifier import read_labeled
 
     fake = FakeTeacher(grade, logprobs=with_distribution({"4": 0.6, "3": 0.2, "1": 0.2}))
     summary = annotate(config(tmp_path, n=6, first=True), teacher=fake, progress=False)
@@ -238,7 +238,7 @@ def test_without_probabilities_rows_keep_the_sampled_score_and_say_so(tmp_path):
 
 
 def test_labels_mixing_expected_and_sampled_scores_are_refused(tmp_path):
-    from schoolhouse.classifier import LabelError, read_labeled
+    from schoolhouse.graders.classifier import LabelError, read_labeled
 
     data = tmp_path / "labels.jsonl"
     data.write_text(

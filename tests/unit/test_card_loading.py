@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schoolhouse.config import StoriesConfig
-from schoolhouse.generation import generate_stories
+from schoolhouse.lessons.generation import generate_stories
 from schoolhouse.teacher.fake import FakeTeacher
 from tests.conftest import story_for
 

@@ -6,10 +6,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.classifier import Classifier, LabelError, evaluate_classifier, train_classifier
-from schoolhouse.classifier.features import make_features
-from schoolhouse.classifier.metrics import score_metrics, to_class
 from schoolhouse.config import TrainClassifierConfig
+from schoolhouse.graders.classifier import (
+    Classifier,
+    LabelError,
+    evaluate_classifier,
+    train_classifier,
+)
+from schoolhouse.graders.classifier.features import make_features
+from schoolhouse.graders.classifier.metrics import score_metrics, to_class
 
 WEB = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 

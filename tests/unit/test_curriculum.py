@@ -1,6 +1,6 @@
 import pytest
 
-from schoolhouse.curriculum import (
+from schoolhouse.lessons.curriculum import (
     POS,
     CurriculumError,
     StorySampler,

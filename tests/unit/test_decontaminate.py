@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from filters import Decontaminated, apply_filters
-from schoolhouse import decontaminate
-from schoolhouse.decontaminate import NgramIndex, words
+from schoolhouse.graders import decontaminate
+from schoolhouse.graders.decontaminate import NgramIndex, words
 from tests.conftest import STORY
 from tests.unit.test_filters import story
 

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from schoolhouse.exercise import Exercise, parse_exercise
+from schoolhouse.lessons.exercise_parser import Exercise, parse_exercise
 from schoolhouse.sandbox import run_tests
 
 CANONICAL = '''Here is a function that counts the vowels in a word.

@@ -14,7 +14,7 @@ from filters import (
     apply_filters,
     story_filters,
 )
-from schoolhouse.records import Story
+from schoolhouse.datasets.records import Story
 from tests.conftest import STORY
 
 

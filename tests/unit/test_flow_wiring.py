@@ -18,9 +18,9 @@ def test_core_never_imports_prefect():
     import sys
 
     code = (
-        "import sys, schoolhouse.generation, schoolhouse.cli, schoolhouse.teacher.http, filters,"
+        "import sys, schoolhouse.lessons.generation, schoolhouse.cli, schoolhouse.teacher.http, filters,"
         " schoolhouse.student.config, schoolhouse.student.evaluate, schoolhouse.pipeline,"
-        " schoolhouse.report, schoolhouse.cli_pipeline;"
+        " schoolhouse.report, schoolhouse.cli.pipeline;"
         "bad = [m for m in ('prefect', 'torch', 'vllm') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -61,8 +61,8 @@ def test_pretrain_flow_runs_the_same_functions_as_the_cli(tmp_path, monkeypatch)
 def test_lesson_flows_retry_only_teacher_failures_and_run_the_cli_functions(tmp_path):
     from flows import generate_exercises, generate_textbooks
     from schoolhouse.config import ExercisesConfig, TextbooksConfig
-    from schoolhouse.exercises import ExercisesKind
-    from schoolhouse.textbooks import TextbooksKind
+    from schoolhouse.lessons.exercises import ExercisesKind
+    from schoolhouse.lessons.textbooks import TextbooksKind
 
     for module in (generate_textbooks, generate_exercises):
         assert module.generate.retries == 3

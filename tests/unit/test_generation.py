@@ -4,8 +4,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from schoolhouse.config import StoriesConfig
-from schoolhouse.folder import FolderError
-from schoolhouse.generation import generate_stories
+from schoolhouse.datasets.folder import FolderError
+from schoolhouse.lessons.generation import generate_stories
 from schoolhouse.teacher.fake import FakeTeacher
 from tests.conftest import story_for
 

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from filters import Repetition
-from schoolhouse.records import Document
+from schoolhouse.datasets.records import Document
 from schoolhouse.text import repeated_ngram_chars, repeated_parts, top_ngram_chars, words
 
 

@@ -23,7 +23,7 @@ def test_annotate_task_retries_only_teacher_failures():
 def test_annotate_check_counts_what_is_left(tmp_path, monkeypatch):
     config = AnnotateConfig(inputs=[WEB / "documents.jsonl"], out=tmp_path / "a", n=5)
     assert check.fn(config) == 5
-    import schoolhouse.annotation as annotation
+    import schoolhouse.graders.annotation as annotation
     from schoolhouse.teacher.fake import FakeTeacher
 
     real = annotation.annotate
@@ -69,8 +69,8 @@ def test_graders_import_no_prefect_torch_or_sklearn():
     import sys
 
     code = (
-        "import sys, schoolhouse.annotation, schoolhouse.classifier, schoolhouse.webfilter,"
-        " schoolhouse.cli, schoolhouse.card;"
+        "import sys, schoolhouse.graders.annotation, schoolhouse.graders.classifier, schoolhouse.graders.webfilter,"
+        " schoolhouse.cli, schoolhouse.datasets.card;"
         "print([m for m in ('prefect', 'torch', 'vllm', 'sklearn', 'transformers')"
         " if m in sys.modules])"
     )

@@ -133,7 +133,7 @@ def test_steering_arguments_travel_as_vllm_xargs_and_pieces_come_back(servers):
 
 def test_a_server_without_the_steering_processor_is_named_before_any_work(servers, tmp_path):
     from schoolhouse.config import StoriesConfig
-    from schoolhouse.generation import generate_stories
+    from schoolhouse.lessons.generation import generate_stories
 
     server = servers()
     out = tmp_path / "out"

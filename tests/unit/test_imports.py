@@ -63,7 +63,7 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
 
 
 def is_composition(name: str) -> bool:
-    return any(name == c or name.startswith(c + "_") for c in COMPOSITION)
+    return any(name == c or name.startswith(c + ".") for c in COMPOSITION)
 
 
 def graph() -> dict[str, set[str]]:
@@ -84,7 +84,9 @@ def test_the_scan_sees_imports_inside_functions_and_relative_ones(tmp_path):
     assert imports("schoolhouse.sub", path.rename(tmp_path / "__init__.py"), set()) >= {
         "schoolhouse.sub.b"
     }
-    assert is_composition("schoolhouse.cli_student") and not is_composition("schoolhouse.card")
+    assert is_composition("schoolhouse.cli.student") and not is_composition(
+        "schoolhouse.datasets.card"
+    )
 
 
 def test_the_core_never_imports_filters_prefect_or_flows():
@@ -106,7 +108,11 @@ def test_the_core_never_imports_the_composition_layer():
 
 
 def test_filters_never_import_the_core_s_jobs_configs_or_runners():
-    allowed = {"schoolhouse.records", "schoolhouse.text", "schoolhouse.decontaminate"}
+    allowed = {
+        "schoolhouse.datasets.records",
+        "schoolhouse.text",
+        "schoolhouse.graders.decontaminate",
+    }
     known = set(modules("filters")) | set(modules())
     used = {
         i

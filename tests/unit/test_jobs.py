@@ -2,7 +2,7 @@
 
 import pytest
 
-from schoolhouse import jobs, webfilter
+from schoolhouse import jobs
 from schoolhouse.config import (
     AnnotateConfig,
     ExercisesConfig,
@@ -10,6 +10,7 @@ from schoolhouse.config import (
     TextbooksConfig,
     WebFilterConfig,
 )
+from schoolhouse.graders import webfilter
 from tests.unit.test_webfilter import WEB
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from schoolhouse.curriculum import (
+from schoolhouse.lessons.curriculum import (
     CurriculumError,
     ExerciseSampler,
     TextbookSampler,

@@ -7,11 +7,11 @@ import pytest
 
 from filters import apply_filters, exercise_filters, textbook_filters
 from schoolhouse.config import ExercisesConfig, StoriesConfig, TextbooksConfig
-from schoolhouse.decontaminate import humaneval
-from schoolhouse.exercises import ExercisesKind
-from schoolhouse.generation import generate, generate_stories
+from schoolhouse.graders.decontaminate import humaneval
+from schoolhouse.lessons.exercises import ExercisesKind
+from schoolhouse.lessons.generation import generate, generate_stories
+from schoolhouse.lessons.textbooks import TextbooksKind
 from schoolhouse.teacher.fake import FakeTeacher
-from schoolhouse.textbooks import TextbooksKind
 from tests.conftest import STORY, story_for
 
 

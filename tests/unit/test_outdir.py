@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from schoolhouse.folder import DatasetFolder
-from schoolhouse.outdir import OutError, check_new_or_own, in_place, locked, owner
-from schoolhouse.records import STORY_SCHEMA
+from schoolhouse.datasets.folder import DatasetFolder
+from schoolhouse.datasets.outdir import OutError, check_new_or_own, in_place, locked, owner
+from schoolhouse.datasets.records import STORY_SCHEMA
 
 from .test_classifier import labeled_rows
 
@@ -93,8 +93,8 @@ def test_a_dataset_folder_is_locked_while_open(tmp_path):
 
 
 def test_classifier_eval_does_not_delete_its_out(tmp_path, dataset):
-    from schoolhouse.classifier import evaluate_classifier, train_classifier
     from schoolhouse.config import TrainClassifierConfig
+    from schoolhouse.graders.classifier import evaluate_classifier, train_classifier
 
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in labeled_rows()))
@@ -114,7 +114,7 @@ def test_classifier_eval_does_not_delete_its_out(tmp_path, dataset):
 
 
 def test_merge_refuses_a_folder_it_did_not_make(tmp_path, dataset):
-    from schoolhouse.merge import merge
+    from schoolhouse.datasets.merge import merge
 
     source = tmp_path / "src" / "data"
     source.mkdir(parents=True)

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from schoolhouse.config import StoriesConfig
-from schoolhouse.generation import generate_stories
-from schoolhouse.publish import PublishError, check_folder, check_repo
+from schoolhouse.datasets.publish import PublishError, check_folder, check_repo
+from schoolhouse.lessons.generation import generate_stories
 from schoolhouse.teacher.fake import FakeTeacher
 from tests.conftest import story_for
 from tests.hub_server import HubServer
@@ -135,7 +135,7 @@ def test_the_token_is_redacted_from_every_message(folder, hub, tmp_path):
     assert token not in result.stdout + result.stderr
     # the whole exception, not only the line the command prints
     code = (
-        "import sys; from schoolhouse.publish import publish\n"
+        "import sys; from schoolhouse.datasets.publish import publish\n"
         "try:\n    publish(sys.argv[1], 'alice/tiny', retries=0, log=print)\n"
         "except Exception as e:\n    import traceback; traceback.print_exc(); print(repr(e))\n"
     )
@@ -149,7 +149,7 @@ def test_the_token_is_redacted_from_every_message(folder, hub, tmp_path):
 
 
 def test_redact():
-    from schoolhouse.publish import redact
+    from schoolhouse.datasets.publish import redact
 
     text = "refused Bearer abc.def-123, token secret-token-123 and hf_abcdefghijklmnop"
     clean = redact(text, "secret-token-123")

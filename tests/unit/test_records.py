@@ -6,7 +6,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from schoolhouse.records import (
+from schoolhouse.datasets.records import (
     REJECTED_STORY_SCHEMA,
     SAMPLING_TYPE,
     STEERING_TYPE,

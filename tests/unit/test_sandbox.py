@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from schoolhouse.cage import seccomp_program
 from schoolhouse.sandbox import isolation, run_many, run_tests
+from schoolhouse.sandbox.cage import seccomp_program
 
 ADD = "def add(a, b):\n    return a + b\n"
 IMPORTLIB = "import importlib\n"
@@ -199,7 +199,7 @@ def test_without_bwrap_model_code_is_refused_unless_unsafe_is_asked(monkeypatch,
     from schoolhouse import sandbox
     from schoolhouse.cli import main
     from schoolhouse.config import ExercisesConfig
-    from schoolhouse.exercises import ExercisesKind
+    from schoolhouse.lessons.exercises import ExercisesKind
 
     monkeypatch.setattr(sandbox.cage, "unavailable", lambda: "bwrap is not installed")
     with pytest.raises(sandbox.SandboxUnavailable, match="--unsafe-no-sandbox"):

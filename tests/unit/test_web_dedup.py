@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 
 from filters import apply_filters
-from schoolhouse.dedup import Deduplicator, MinHasher, Verdict, normalize
-from schoolhouse.readers import DocumentReader
-from schoolhouse.records import Document
+from schoolhouse.datasets.readers import DocumentReader
+from schoolhouse.datasets.records import Document
+from schoolhouse.graders.dedup import Deduplicator, MinHasher, Verdict, normalize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 PAGES = list(DocumentReader().read(FIXTURES / "documents.jsonl"))

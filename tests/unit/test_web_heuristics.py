@@ -6,8 +6,8 @@ import pytest
 
 from filters import RULE_SETS, C4Lines, GopherQuality, Repetition, apply_filters, web_filters
 from schoolhouse.config import WebFilterConfig
-from schoolhouse.readers import DocumentReader
-from schoolhouse.records import Document
+from schoolhouse.datasets.readers import DocumentReader
+from schoolhouse.datasets.records import Document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 GOOD = list(DocumentReader().read(FIXTURES / "documents.jsonl"))

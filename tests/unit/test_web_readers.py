@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schoolhouse.readers import DocumentReader, ReadError
-from schoolhouse.records import content_id
+from schoolhouse.datasets.readers import DocumentReader, ReadError
+from schoolhouse.datasets.records import content_id
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 MB = 1 << 20
@@ -51,7 +51,7 @@ def test_bad_jsonl_lines_are_counted_and_named(tmp_path, caplog):
         [json.dumps({"text": text}), '{"text": "cut sh', "", '{"body": "no text key"}', "[1, 2]"],
     )
     reader = DocumentReader()
-    with caplog.at_level(logging.WARNING, logger="schoolhouse.readers"):
+    with caplog.at_level(logging.WARNING, logger="schoolhouse.datasets.readers"):
         docs = list(reader.read(path))
     assert [d.text for d in docs] == [text]
     assert reader.skipped == {"bad_json": 2, "missing_text": 1}
@@ -141,7 +141,7 @@ def test_truncated_or_corrupt_parquet_fails_naming_the_file(tmp_path):
 
 
 def test_a_schoolhouse_dataset_folder_reads_only_its_kept_rows(tmp_path):
-    from schoolhouse.folder import DatasetFolder
+    from schoolhouse.datasets.folder import DatasetFolder
 
     schema = pa.schema([("id", pa.string()), ("index", pa.int64()), ("text", pa.string())])
     folder = DatasetFolder(

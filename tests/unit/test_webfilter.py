@@ -6,12 +6,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from filters import apply_filters, web_filters
-from schoolhouse.classifier import train_classifier
 from schoolhouse.config import TrainClassifierConfig, WebFilterConfig
+from schoolhouse.datasets.readers import ReadError
+from schoolhouse.datasets.records import Document
+from schoolhouse.graders.classifier import train_classifier
+from schoolhouse.graders.webfilter import shards_of
 from schoolhouse.jobs import filter_web
-from schoolhouse.readers import ReadError
-from schoolhouse.records import Document
-from schoolhouse.webfilter import shards_of
 from tests.unit.test_classifier import labeled_rows
 
 WEB = Path(__file__).resolve().parents[1] / "fixtures" / "web"

@@ -1,6 +1,6 @@
 """The program inside the sandbox: set limits, install the guard, run a solution and its tests.
 
-    python -I -S -B -u sandbox_child.py STATUS_FD < job.json
+    python -I -S -B -u child.py STATUS_FD < job.json
 
 `schoolhouse.sandbox` starts it in a fresh working directory; nothing imports this file. It reads
 the whole job first, then sets resource limits, installs an audit hook (PEP 578) and only then

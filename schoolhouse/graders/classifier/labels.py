@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..readers import DocumentReader
-from ..records import Document
+from ...datasets.readers import DocumentReader
+from ...datasets.records import Document
 
 
 class LabelError(ValueError):

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import StoriesConfig
+from ..config import StoriesConfig
+from ..datasets.records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story
+from ..teacher.steering import SteeringArgs, request_args, row_steering, word_sources
+from ..text import words_used
 from .curriculum import (
     StorySampler,
     load_features,
@@ -14,9 +17,6 @@ from .curriculum import (
     load_template,
     load_vocabulary,
 )
-from .records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story
-from .teacher.steering import SteeringArgs, request_args, row_steering, word_sources
-from .text import words_used
 
 
 @dataclass
@@ -100,6 +100,6 @@ class StoriesKind:
         ]
 
     def write_card(self, job, summary) -> Path:
-        from .card import write_story_card
+        from ..datasets.card import write_story_card
 
         return write_story_card(job, summary)

@@ -1,6 +1,6 @@
 """The kernel's walls around model-written code: bubblewrap, a seccomp filter, an unprivileged uid.
 
-    from schoolhouse.cage import bwrap_command, unavailable
+    from schoolhouse.sandbox.cage import bwrap_command, unavailable
     unavailable()  # None where bubblewrap runs, else why not (one line)
     bwrap_command([python, child, fd], work=work_dir, keep_fds=[fd], seccomp_fd=seccomp)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .config import AnnotateConfig, TrainClassifierConfig, WebFilterConfig
+from ..config import AnnotateConfig, TrainClassifierConfig, WebFilterConfig
+from .options import USER_ERRORS, build_config, config_options, fail
 
 INPUTS = frozenset({"inputs"})
 # `--grader` as the pipeline names it; `--teacher` still works
@@ -41,7 +41,7 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     picked document ends as one scored row (data/) or one rejected row (rejected/, with its
     reason); rows keep the input's id. Rerunning the same command resumes an interrupted run.
     """
-    from .annotation import annotate
+    from ..graders.annotation import annotate
 
     config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, ANNOTATE_SHORT)
     try:
@@ -88,7 +88,7 @@ def classifier_train_cmd(**values) -> None:
     The model folder holds the estimator, classifier.json (recipe, threshold, label source,
     metrics, training-data hash, scikit-learn version), report.md and pr_curve.png.
     """
-    from .classifier import train_classifier
+    from ..graders.classifier import train_classifier
 
     config = build_config(TrainClassifierConfig, values, {})
     try:
@@ -115,7 +115,7 @@ def classifier_train_cmd(**values) -> None:
 )
 def classifier_eval_cmd(model: Path, data: tuple[Path, ...], out: Path | None) -> None:
     """Score other labeled data with a trained classifier; print and save its metrics."""
-    from .classifier import evaluate_classifier
+    from ..graders.classifier import evaluate_classifier
 
     try:
         evaluate_classifier(model, list(data), out, log=click.echo)
@@ -134,7 +134,7 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
     rejected/ with its step and reason; the card reports the funnel. The output folder appears
     only when the run has finished.
     """
-    from .jobs import filter_web
+    from ..jobs import filter_web
 
     config = build_config(WebFilterConfig, {"inputs": list(inputs), **values}, {})
     try:

@@ -1,6 +1,6 @@
 """Parse a teacher's exercise into phi-1 CodeExercises columns: signature, docstring, solution, tests.
 
-    from schoolhouse.exercise import parse_exercise
+    from schoolhouse.lessons.exercise_parser import parse_exercise
     parsed = parse_exercise(completion)
     if isinstance(parsed, str):  # a reject reason
         ...

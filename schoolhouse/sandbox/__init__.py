@@ -7,7 +7,7 @@
 
 Three layers; each stops what the one before it cannot see:
 1. Static (`ast`, no process started): syntax_error, no_tests, unsafe_import.
-2. Kernel, the boundary (`schoolhouse.cage`): the child, `python -I -S -B -u`, runs under bubblewrap
+2. Kernel, the boundary (`schoolhouse.sandbox.cage`): the child, `python -I -S -B -u`, runs under bubblewrap
    as uid 65534 with no capabilities, in new user, mount, PID, network, IPC, UTS and cgroup
    namespaces, behind a seccomp filter (no mount calls, ptrace, bpf, new namespaces, pidfd
    signals, new processes or set-ID files). It sees the system's library folders and the
@@ -18,7 +18,7 @@ Three layers; each stops what the one before it cannot see:
    files, no core file, set by the child itself before any model code runs (not in a
    `preexec_fn`, unsafe in a threaded parent such as `run_many`). A wall-clock timeout kills
    bwrap, and with it the PID namespace.
-3. Guard (`sandbox_child.py`): an audit hook (PEP 578) blocks sockets, new processes, ctypes and
+3. Guard (`child.py`): an audit hook (PEP 578) blocks sockets, new processes, ctypes and
    other raw-memory modules, signals, writes outside the working directory and reads outside the
    interpreter's and the system's library folders, and names what it blocked. A second layer
    only: PEP 578 says plainly that audit hooks are not a sandbox.
@@ -75,8 +75,8 @@ from pathlib import Path
 
 from . import cage
 
-CHILD = Path(__file__).with_name("sandbox_child.py")
-CHILD_INSIDE = "/opt/schoolhouse/sandbox_child.py"  # where the cage shows it
+CHILD = Path(__file__).with_name("child.py")
+CHILD_INSIDE = "/opt/schoolhouse/sandbox/child.py"  # where the cage shows it
 STARTUP_S = 2.0  # namespace setup and interpreter start, added to timeout_s for the wall clock
 TAIL_CHARS = 2000
 # Modules that exist to reach the network, start processes or run native code: no exercise needs

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import click
 
-from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .config import ExercisesConfig, StoriesConfig, TextbooksConfig
-from .teacher.embedded import EMBEDDED_HELP
+from ..config import ExercisesConfig, StoriesConfig, TextbooksConfig
+from ..teacher.embedded import EMBEDDED_HELP
+from .options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,7 +47,7 @@ STORY_SHORT = {"n": "-n"}
 
 
 def _generate(config, progress: bool, json_summary: bool) -> None:
-    from .jobs import generate
+    from ..jobs import generate
 
     try:
         summary = generate(config, progress=progress)
@@ -172,7 +172,7 @@ def publish_cmd(
     The token comes from HF_TOKEN or the login cache. A rerun after an interrupted upload
     finishes it without duplicating files; the private resume state is never uploaded.
     """
-    from .publish import publish
+    from ..datasets.publish import publish
 
     try:
         url = publish(
@@ -187,7 +187,7 @@ def publish_cmd(
     except USER_ERRORS as e:
         fail(f"{e}; nothing was published" if "Publish" in type(e).__name__ else str(e))
     except Exception as e:  # the Hub's own errors after retries: say so, and how to resume
-        from .publish import redact
+        from ..datasets.publish import redact
 
         first = (str(e).splitlines() or [type(e).__name__])[0]
         fail(f"publishing failed ({redact(first)}); rerun the same command to finish")
@@ -205,7 +205,7 @@ def publish_cmd(
 )
 def report_cmd(folders: tuple[Path, ...], out: Path) -> None:
     """Write a self-contained HTML report with plots over one or more dataset folders."""
-    from .report import write_report
+    from ..report import write_report
 
     try:
         click.echo(write_report(list(folders), out))
@@ -228,7 +228,7 @@ def teacher() -> None:
 )
 def teacher_prepare(spec: str) -> None:
     """Convert an embedded teacher's GGUF file once and print its model folder."""
-    from .teacher.embedded import EMBEDDED, model_dir
+    from ..teacher.embedded import EMBEDDED, model_dir
 
     if spec not in EMBEDDED:
         fail(f"--teacher: {spec!r} is not an embedded teacher ({', '.join(EMBEDDED)})")
@@ -263,9 +263,9 @@ def teacher_serve(
 
     Arguments after `--` go to the vLLM server unchanged. Stop it with Ctrl-C.
     """
-    from .teacher import resolve_teacher
-    from .teacher.embedded import model_dir
-    from .teacher.serve import start_server, stop_server
+    from ..teacher import resolve_teacher
+    from ..teacher.embedded import model_dir
+    from ..teacher.serve import start_server, stop_server
 
     try:
         resolved = resolve_teacher(spec)
@@ -295,16 +295,13 @@ def teacher_serve(
         stop_server(proc)
 
 
-from .cli_graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
-from .cli_pipeline import pipeline_cmd  # noqa: E402
-from .cli_sandbox import sandbox_group  # noqa: E402
-from .cli_student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
+from .graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
+from .pipeline import pipeline_cmd  # noqa: E402
+from .sandbox import sandbox_group  # noqa: E402
+from .student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
 for command in (
     pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
     sandbox_group,
 ):  # fmt: skip
     main.add_command(command)
-
-if __name__ == "__main__":
-    main()

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schoolhouse.records import Document
+from schoolhouse.datasets.records import Document
 
 if TYPE_CHECKING:
-    from schoolhouse.readers import DocumentReader
+    from schoolhouse.datasets.readers import DocumentReader
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain",)

@@ -1,6 +1,6 @@
 """Decontamination: find documents that share an n-gram of words with a benchmark.
 
-    from schoolhouse.decontaminate import NgramIndex
+    from schoolhouse.graders.decontaminate import NgramIndex
     index = NgramIndex.from_benchmarks(["humaneval"])  # 164 problems, built in well under 1 s
     index.find(text)  # None, or Contamination(benchmark="humaneval", item="HumanEval/0", ngram=...)
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .config import GenerateConfig, StoriesConfig
-from .folder import DatasetFolder, progress_bar, write_atomic
-from .records import stable_id
-from .teacher import (
+from ..config import GenerateConfig, StoriesConfig
+from ..datasets.folder import DatasetFolder, progress_bar, write_atomic
+from ..datasets.records import stable_id
+from ..teacher import (
     Completion,
     Request,
     Sampling,
@@ -37,7 +37,7 @@ from .teacher import (
     resolve_teacher,
     teacher_for,
 )
-from .text import duplicate_ngram_fraction, words
+from ..text import duplicate_ngram_fraction, words
 
 # A filter pipeline: returns the first drop reason for a record, or None to keep it.
 Verify = Callable[[Any], "str | None"]

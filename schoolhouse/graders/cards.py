@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .card import run_totals, yaml_header
-from .folder import write_atomic
+from ..datasets.card import run_totals, yaml_header
+from ..datasets.folder import write_atomic
 
 
 def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
@@ -41,7 +41,7 @@ def expected_text(config, summary) -> str:
 
 
 def write_annotation_card(job, summary) -> Path:
-    from .config import RETRY_TEMPERATURE
+    from ..config import RETRY_TEMPERATURE
 
     config, folder = job.config, job.folder
     totals = run_totals(folder.state)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .config import PipelineConfig
-from .pipeline import Pipeline, format_steps
+from ..config import PipelineConfig
+from ..pipeline import Pipeline, format_steps
+from .options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.command("pipeline")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from .cli_options import USER_ERRORS, build_config, config_options, fail
-from .student.config import PretrainConfig
+from ..student.config import PretrainConfig
+from .options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.command("pretrain")
@@ -30,7 +30,7 @@ def pretrain_cmd(progress: bool, json_summary: bool, **values) -> None:
     a warmup-stable-decay schedule, mixing --anneal-data into the decay phase. Rerunning the
     same command resumes from the last checkpoint with the same data order.
     """
-    from .student.train import TrainingStopped, pretrain
+    from ..student.train import TrainingStopped, pretrain
 
     config = build_config(PretrainConfig, values, {})
     try:
@@ -74,7 +74,7 @@ def sample_cmd(
     count: int,
 ) -> None:  # fmt: skip
     """Print the student's continuation of a prompt."""
-    from .student.evaluate import Student
+    from ..student.evaluate import Student
 
     try:
         student = Student(run)
@@ -107,8 +107,8 @@ def evaluate_cmd(
 
     Results go to RUN/eval.json and the run's README.md.
     """
-    from .student.evaluate import evaluate
-    from .teacher import resolve_teacher
+    from ..student.evaluate import evaluate
+    from ..teacher import resolve_teacher
 
     grader = None
     try:

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import TextbooksConfig
+from ..config import TextbooksConfig
+from ..datasets.records import REJECTED_TEXTBOOK_SCHEMA, TEXTBOOK_SCHEMA, Textbook
+from ..teacher.steering import SteeringArgs, request_args, row_steering, word_sources
+from ..text import words_used
 from .curriculum import (
     TextbookSampler,
     load_features,
@@ -15,9 +18,6 @@ from .curriculum import (
     load_vocabulary,
     topics_sha,
 )
-from .records import REJECTED_TEXTBOOK_SCHEMA, TEXTBOOK_SCHEMA, Textbook
-from .teacher.steering import SteeringArgs, request_args, row_steering, word_sources
-from .text import words_used
 
 
 @dataclass
@@ -94,7 +94,7 @@ class TextbooksKind:
         ]
 
     def write_card(self, job, summary) -> Path:
-        from .card import write_lesson_card
+        from ..datasets.card import write_lesson_card
 
         s = self.sampler
         subjects = ", ".join(sorted({t.subject for t in s.topics}))

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ExercisesConfig
+from ..config import ExercisesConfig
+from ..datasets.records import EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA, CodeExercise
+from ..sandbox import mode_label, require_isolation
 from .curriculum import (
     ExerciseSampler,
     load_template,
@@ -16,9 +18,7 @@ from .curriculum import (
     prompts_dir,
     topics_sha,
 )
-from .exercise import parse_exercise
-from .records import EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA, CodeExercise
-from .sandbox import mode_label, require_isolation
+from .exercise_parser import parse_exercise
 
 
 @dataclass
@@ -72,7 +72,7 @@ class ExercisesKind:
     def verify(self, records: list[CodeExercise]) -> None:
         """Text filters first (truncated, contaminated), then the parse, then the sandbox; the
         sandbox runs every parsed answer so that adherence counts passing tests before filters."""
-        from .sandbox import run_many
+        from ..sandbox import run_many
 
         parsed = [r for r in records if r.solution is not None]
         results = run_many(
@@ -118,7 +118,7 @@ class ExercisesKind:
         ]
 
     def write_card(self, job, summary) -> Path:
-        from .card import write_lesson_card
+        from ..datasets.card import write_lesson_card
 
         return write_lesson_card(
             job,

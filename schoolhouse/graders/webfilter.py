@@ -44,11 +44,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import WebFilterConfig
-from .folder import ShardWriter, write_atomic
-from .outdir import locked, temp_sibling
-from .readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
-from .records import Document
+from ..config import WebFilterConfig
+from ..datasets.folder import ShardWriter, write_atomic
+from ..datasets.outdir import locked, temp_sibling
+from ..datasets.readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
+from ..datasets.records import Document
 
 STEPS = ("heuristics", "classifier", "dedup", "decontaminate")
 
@@ -288,7 +288,7 @@ def _filter_web(config: WebFilterConfig, rules: Rules | None, log) -> FilterSumm
         shutil.rmtree(stage)
         summary.wall_s = time.perf_counter() - started
         write_atomic(tmp / "config.json", config.model_dump_json(indent=2))
-        from .card_graders import write_filter_card
+        from .cards import write_filter_card
 
         write_filter_card(config, summary, tmp, rules.about if rules else "")
         os.rename(tmp, out)

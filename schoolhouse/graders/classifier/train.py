@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import TrainClassifierConfig
-from ..outdir import holds_only, in_place
+from ...config import TrainClassifierConfig
+from ...datasets.outdir import holds_only, in_place
 from .features import make_features
 from .labels import Labeled, LabelError, read_labeled
 from .metrics import format_metrics, markdown_metrics, plot_pr_curve, score_metrics, to_class
@@ -128,7 +128,7 @@ def model_report(meta: dict) -> str:
 
 Predicts a document's educational value (0-5); keep when the score rounded half up is at least
 {meta["threshold"]}. Made with `schoolhouse classifier train`; load with
-`schoolhouse.classifier.Classifier.load(folder)`.
+`schoolhouse.graders.classifier.Classifier.load(folder)`.
 
 - **Features**: `{json.dumps(meta["features"])}`
 - **Estimator**: `{meta["estimator"]["class"]}`

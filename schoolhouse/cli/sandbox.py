@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import fail
+from .options import fail
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -52,7 +52,7 @@ def check_cmd(
     detail. Exit code 0 when the tests pass, 1 when they fail or the code was stopped, 2 on a
     usage error or when no sandbox can run here.
     """
-    from .sandbox import SandboxUnavailable, mode_label, require_isolation, run_tests
+    from ..sandbox import SandboxUnavailable, mode_label, require_isolation, run_tests
 
     try:
         texts = [path.read_text(encoding="utf-8") for path in (solution, tests)]

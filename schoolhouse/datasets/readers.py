@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from schoolhouse.records import Document, content_id
+from schoolhouse.datasets.records import Document, content_id
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class DocumentReader:
             yield doc
 
     def warc(self, path: Path) -> Iterator[Document]:
-        from schoolhouse.warc import read_warc
+        from schoolhouse.datasets.warc import read_warc
 
         return read_warc(path, self)
 

@@ -43,12 +43,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .config import RETRY_TEMPERATURE, AnnotateConfig
-from .curriculum import Template, load_template
-from .folder import DatasetFolder, progress_bar, write_atomic
-from .readers import DocumentReader
-from .records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
-from .teacher import (
+from ..config import RETRY_TEMPERATURE, AnnotateConfig
+from ..datasets.folder import DatasetFolder, progress_bar, write_atomic
+from ..datasets.readers import DocumentReader
+from ..datasets.records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
+from ..lessons.curriculum import Template, load_template
+from ..teacher import (
     Completion,
     Request,
     Sampling,
@@ -248,7 +248,7 @@ def run_annotation(
             bar.close()
         job.folder.log_run(summary.to_dict())
     _count_all(job, summary)
-    from .card_graders import write_annotation_card
+    from .cards import write_annotation_card
 
     write_annotation_card(job, summary)
     return summary
