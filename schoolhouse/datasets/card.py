@@ -21,6 +21,19 @@ def size_category(n: int) -> str:
     return next((name for limit, name in SIZE_CATEGORIES if n < limit), "n>10M")
 
 
+def write_card(root: Path, license: str, rows: int, tags: list[str], body: str) -> Path:
+    """Write `root`/README.md atomically: the Hub's YAML header (configs for the splits that
+    hold shards), then `body`."""
+
+    def has(split: str) -> bool:
+        return any((root / split).glob("*.parquet"))
+
+    path = root / "README.md"
+    header = yaml_header(license, rows, tags, has("data"), has("rejected"), root)
+    write_atomic(path, header + body.lstrip("\n"))
+    return path
+
+
 def yaml_header(
     license: str,
     rows: int,
@@ -267,17 +280,9 @@ repetition, required words), not truth or safety. Review before training anythin
 {config.model_dump_json(indent=2)}
 ```
 """
-    header = yaml_header(
-        config.license,
-        summary.kept,
-        ["synthetic", "tinystories", "schoolhouse"],
-        bool(folder.shards("data")),
-        bool(folder.shards("rejected")),
-        folder.root,
+    return write_card(
+        folder.root, config.license, summary.kept, ["synthetic", "tinystories", "schoolhouse"], body
     )
-    path = config.out / "README.md"
-    write_atomic(path, header + body.lstrip("\n"))
-    return path
 
 
 def write_lesson_card(
@@ -336,14 +341,4 @@ matters.
 {config.model_dump_json(indent=2)}
 ```
 """
-    header = yaml_header(
-        config.license,
-        summary.kept,
-        tags,
-        bool(folder.shards("data")),
-        bool(folder.shards("rejected")),
-        folder.root,
-    )
-    path = config.out / "README.md"
-    write_atomic(path, header + body.lstrip("\n"))
-    return path
+    return write_card(folder.root, config.license, summary.kept, tags, body)

@@ -35,7 +35,6 @@ import hashlib
 import heapq
 import math
 import re
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,10 +43,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from ..config import RETRY_TEMPERATURE, AnnotateConfig
-from ..datasets.folder import DatasetFolder, progress_bar, write_atomic
+from ..datasets.folder import DatasetFolder
 from ..datasets.readers import DocumentReader
 from ..datasets.records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
 from ..lessons.curriculum import Template, load_template
+from ..runner import open_run, progress_run, with_teacher
 from ..teacher import (
     Completion,
     Request,
@@ -56,7 +56,6 @@ from ..teacher import (
     TeacherSpec,
     request_seed,
     resolve_teacher,
-    teacher_for,
 )
 
 
@@ -204,26 +203,24 @@ def run_annotation(
 ) -> AnnotationSummary:
     """Write one row per pending document; `teacher` may be None when nothing is pending."""
     config, folder = job.config, job.folder
-    if folder.open(job.job):  # an interrupted run's journal became shards
+    if open_run(folder, job.job, config):  # an interrupted run's journal became shards
         job.done = folder.done_ids()
-    write_atomic(config.out / "config.json", config.model_dump_json(indent=2))
     pending = set(job.pending)
     summary = AnnotationSummary(str(config.out), config.n, job.teacher_spec.name)
     summary.picked, summary.skipped = len(job.picked), len(job.picked) - len(pending)
     summary.duplicate_ids, summary.unreadable = job.duplicate_ids, job.unreadable
     if pending and teacher is None:
         raise ValueError("documents are pending but no teacher was given")
-    bar = progress_bar(len(job.picked), summary.skipped, progress, "doc", "annotate")
     in_flight: dict[str, tuple[Document, int]] = {}
     retry: list[tuple[Document, int]] = []
-    started = time.monotonic()
 
     def requests(docs, attempt: int) -> Iterator[Request]:
         for doc, position in docs:
             in_flight[str(position)] = (doc, position)
             yield _request(job, doc, position, attempt)
 
-    try:
+    with progress_run(folder, summary, len(job.picked), summary.skipped, "doc", "annotate",
+                      progress) as out:  # fmt: skip
         for attempt, docs in enumerate((_stream(job, pending), retry)):
             if not pending:
                 break
@@ -237,16 +234,7 @@ def run_annotation(
                     retry.append((doc, position))
                     summary.retried += 1
                     continue
-                folder.append(row)
-                summary.written += 1
-                if bar:
-                    bar.update(1)
-    finally:
-        summary.wall_s = time.monotonic() - started
-        folder.close()
-        if bar:
-            bar.close()
-        job.folder.log_run(summary.to_dict())
+                out.write(row)
     _count_all(job, summary)
     from .cards import write_annotation_card
 
@@ -381,7 +369,5 @@ def annotate(
     teacher_options: dict | None = None,
 ) -> AnnotationSummary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
-    given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
-    job = prepare_annotation(config, given)
-    with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options) as t:
-        return run_annotation(job, t, progress)
+    return with_teacher(prepare_annotation, run_annotation, config, teacher, progress,
+                        teacher_options)  # fmt: skip

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ..datasets.card import run_totals, yaml_header
-from ..datasets.folder import write_atomic
+from ..datasets.card import run_totals, write_card
 
 
 def histogram_rows(histogram: Counter, total: int, width: int = 30) -> str:
@@ -117,17 +116,8 @@ The documents keep the licenses of their sources.
 {config.model_dump_json(indent=2)}
 ```
 """
-    header = yaml_header(
-        config.license,
-        summary.scored,
-        ["annotations", "educational-value", "fineweb-edu", "schoolhouse"],
-        bool(folder.shards("data")),
-        bool(folder.shards("rejected")),
-        folder.root,
-    )
-    path = config.out / "README.md"
-    write_atomic(path, header + body.lstrip("\n"))
-    return path
+    tags = ["annotations", "educational-value", "fineweb-edu", "schoolhouse"]
+    return write_card(folder.root, config.license, summary.scored, tags, body)
 
 
 STEP_ORDER = ("heuristics", "classifier", "dedup", "decontaminate")
@@ -217,14 +207,6 @@ UTF-8 became U+FFFD): {repaired}.
 {config.model_dump_json(indent=2)}
 ```
 """
-    header = yaml_header(
-        config.license,
-        summary.kept,
-        ["web", "filtered", "schoolhouse"],
-        any((folder / "data").glob("*.parquet")),
-        any((folder / "rejected").glob("*.parquet")),
-        folder,
+    return write_card(
+        folder, config.license, summary.kept, ["web", "filtered", "schoolhouse"], body
     )
-    path = folder / "README.md"
-    write_atomic(path, header + body.lstrip("\n"))
-    return path

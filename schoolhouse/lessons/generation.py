@@ -17,7 +17,6 @@ interrupted command finishes it. With `--refine` every prompt goes draft -> crit
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import GenerateConfig, StoriesConfig
-from ..datasets.folder import DatasetFolder, progress_bar, write_atomic
+from ..datasets.folder import DatasetFolder
 from ..datasets.records import stable_id
+from ..runner import open_run, progress_run, with_teacher
 from ..teacher import (
     Completion,
     Request,
@@ -35,7 +35,6 @@ from ..teacher import (
     TeacherSpec,
     request_seed,
     resolve_teacher,
-    teacher_for,
 )
 from ..text import duplicate_ngram_fraction, words
 
@@ -157,9 +156,8 @@ def prepare(config: GenerateConfig, kind: Kind, teacher_spec: TeacherSpec | None
 def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     """Write one row per pending prompt; `teacher` may be None when nothing is pending."""
     config, folder, kind = job.config, job.folder, job.kind
-    if folder.open(job.job):  # an interrupted run's journal became shards: count its rows too
+    if open_run(folder, job.job, config):  # an interrupted run's journal became shards
         job.done = folder.done_indices()
-    write_atomic(config.out / "config.json", config.model_dump_json(indent=2))
     pending = job.pending
     done_before = config.n - len(pending)
     summary = Summary(str(config.out), config.n, job.teacher_spec.name, skipped=done_before)
@@ -169,34 +167,29 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     if pending and teacher is None:
         raise ValueError("prompts are pending but no teacher was given")
     prompts = {i: kind.sampler.sample(i) for i in pending}
-    bar = progress_bar(config.n, done_before, progress, kind.unit, "generate")
-    started = time.monotonic()
     candidates: dict[int, list] = defaultdict(list)
     ready: list[tuple[Any, list]] = []
 
-    def write(batch: list[tuple[Any, list]]) -> None:
-        records = [_build(job, prompt, *candidate) for prompt, cs in batch for candidate in cs]
-        kind.verify(records)
-        for prompt, _ in batch:
-            row = _choose(job, [r for r in records if r.index == prompt.index], summary)
-            folder.append(row.to_row())
-            summary.written += 1
-            if row.reason is None:
-                summary.kept += 1
-                summary.kept_now += 1
-            else:
-                summary.rejected[row.reason] += 1
-            if bar:
-                elapsed = time.monotonic() - started
-                bar.set_postfix_str(
-                    f"{summary.completion_tokens / elapsed:.0f} tok/s, "
-                    f"kept {summary.kept}, rejected {sum(summary.rejected.values())}",
-                    refresh=False,
-                )
-                bar.update(1)
-        batch.clear()
+    with progress_run(folder, summary, config.n, done_before, kind.unit, "generate",
+                      progress) as out:  # fmt: skip
 
-    try:
+        def write(batch: list[tuple[Any, list]]) -> None:
+            records = [_build(job, prompt, *candidate) for prompt, cs in batch for candidate in cs]
+            kind.verify(records)
+            for prompt, _ in batch:
+                row = _choose(job, [r for r in records if r.index == prompt.index], summary)
+                if row.reason is None:
+                    summary.kept += 1
+                    summary.kept_now += 1
+                else:
+                    summary.rejected[row.reason] += 1
+                status = (
+                    f"{summary.completion_tokens / out.elapsed:.0f} tok/s, "
+                    f"kept {summary.kept}, rejected {sum(summary.rejected.values())}"
+                )
+                out.write(row.to_row(), status)
+            batch.clear()
+
         for completion, sampling, steps in (
             _completions(job, teacher, prompts, summary) if pending else ()
         ):
@@ -210,12 +203,6 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
             if len(ready) >= kind.batch:
                 write(ready)
         write(ready)
-    finally:
-        summary.wall_s = time.monotonic() - started
-        folder.close()
-        if bar:
-            bar.close()
-        job.folder.log_run(summary.to_dict())
     _count_all(job, summary)
     kind.write_card(job, summary)
     return summary
@@ -297,13 +284,10 @@ def generate(
     teacher_options: dict | None = None,
 ) -> Summary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
-    given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
-    job = prepare(config, kind, given)
     steered = getattr(config, "steer", False) and hasattr(kind, "steering")
     check = _check_steering if steered else None
-    with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options,
-                     check) as opened:  # fmt: skip
-        return run(job, opened, progress)
+    prepare_kind = lambda config, spec: prepare(config, kind, spec)  # noqa: E731
+    return with_teacher(prepare_kind, run, config, teacher, progress, teacher_options, check)
 
 
 def _check_steering(teacher: Teacher) -> None:
