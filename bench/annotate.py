@@ -3,6 +3,7 @@ FineWeb-Edu recipe end to end (a classifier trained on each grader's annotations
 
     apt-get install python3.11-doc debian-handbook fortunes       # the proxy labels below
     python bench/annotate.py [--labels PATH] [--docs 120] [--graders embedded,embedded-coder]
+    make grader-large && python bench/annotate.py     # with the 1.5B grader as well
 
 Labels: `--labels` takes any data with text and score (0-5) columns. Without it, the proxy
 labels of bench/filter.py: real pages from installed Debian packages, labeled by source
@@ -47,6 +48,22 @@ def labeled_set(args) -> list[tuple[str, str, float]]:
     else:
         rows = filter_bench.proxy_corpus(args.docs, args.seed)
     return [(f"doc-{i:05d}", text, float(score)) for i, (text, score) in enumerate(rows)]
+
+
+def graders(spec: str | None) -> list[str]:
+    """The graders asked for; by default every embedded one whose packages are installed."""
+    from schoolhouse.teacher.embedded import EMBEDDED, EmbeddedModelError, part_paths
+
+    if spec:
+        return [g.strip() for g in spec.split(",") if g.strip()]
+    found = []
+    for name, model in EMBEDDED.items():
+        try:
+            part_paths(model)
+            found.append(name)
+        except EmbeddedModelError:
+            print(f"{name}: not installed ({model.install}), left out", flush=True)
+    return found
 
 
 def agreement(labels, scores) -> dict:
@@ -109,7 +126,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", type=Path, help="text + score data (default: proxy labels)")
     parser.add_argument("--docs", type=int, default=120, help="documents every grader scores")
-    parser.add_argument("--graders", default="embedded,embedded-coder", help="comma-separated")
+    parser.add_argument(
+        "--graders",
+        help="comma-separated teacher specs (default: every installed embedded grader)",
+    )
     parser.add_argument("--features", default="hashing", choices=("hashing", "static", "embedding"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench-annotate")
@@ -135,7 +155,7 @@ def main(argv=None) -> int:
         [text[i] for i in train_ids], [label[i] for i in train_ids],
         [text[i] for i in test_ids], [label[i] for i in test_ids], args.features, args.seed,
     )}}  # fmt: skip
-    for grader in [g.strip() for g in args.graders.split(",") if g.strip()]:
+    for grader in graders(args.graders):
         scored, speed = annotate_with(grader, data, args.out / grader, len(rows))
         result = {"speed": speed, "rows": len(scored)}
         for kind, column in (("sampled", "score"), ("expected", "score_expected")):
