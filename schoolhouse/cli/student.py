@@ -26,9 +26,10 @@ from .options import USER_ERRORS, build_config, config_options, fail
 def pretrain_cmd(progress: bool, json_summary: bool, **values) -> None:
     """Pretrain a small Llama-style student from scratch on dataset folders.
 
-    Trains a byte-level BPE on the data, tokenizes it once (cached), then trains with AdamW and
-    a warmup-stable-decay schedule, mixing --anneal-data into the decay phase. Rerunning the
-    same command resumes from the last checkpoint with the same data order.
+    Trains a byte-level BPE on the data, tokenizes it once (cached), then trains with AdamW (or
+    GaLore: --optimizer galore) and a warmup-stable-decay schedule, mixing --anneal-data into
+    the decay phase. Rerunning the same command resumes from the last checkpoint with the same
+    data order.
     """
     from ..student.train import TrainingStopped, pretrain
 
@@ -54,7 +55,8 @@ def pretrain_cmd(progress: bool, json_summary: bool, **values) -> None:
         f"\n{s.out}: {s.params / 1e6:.2f}M parameters, {s.steps} steps, {s.tokens:,} tokens "
         f"on {s.device}{resumed}\n"
         f"  validation loss {s.val_loss_start:.3f} → {s.val_loss:.3f}\n"
-        f"  {s.tok_s:,.0f} training tokens/s, {s.wall_s:.0f} s in all\n"
+        f"  {s.tok_s:,.0f} training tokens/s, {s.wall_s:.0f} s in all; "
+        f"{s.optimizer} state {s.optimizer_state_mb:,.1f} MiB\n"
         f"  report {Path(s.out) / 'README.md'}, loss curve {Path(s.out) / 'loss.png'}"
     )
 

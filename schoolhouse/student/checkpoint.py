@@ -47,8 +47,12 @@ def load(run: Path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from e
 
 
-def check_compatible(state: dict, config: dict, model_args: dict, data_hash: str) -> None:
-    """A resumed run continues only the run it was: same shape, same data, same schedule."""
+def check_compatible(
+    state: dict, config: dict, model_args: dict, data_hash: str, before: dict | None = None
+) -> None:
+    """A resumed run continues only the run it was: same shape, same data, same schedule.
+    `before`: the value a field had in checkpoints written before it existed."""
+    before = before or {}
     where = "the checkpoint in this --out"
     if state["model_args"] != model_args:
         diff = {
@@ -61,9 +65,10 @@ def check_compatible(state: dict, config: dict, model_args: dict, data_hash: str
             f"{where} has a different model shape ({shown}): use a new --out or the same flags"
         )
     for key, value in config.items():
-        if state["config"].get(key) != value:
+        saved = state["config"].get(key, before.get(key))
+        if saved != value:
             raise CheckpointError(
-                f"{where} was trained with {key}={state['config'].get(key)!r}, not {value!r}: "
+                f"{where} was trained with {key}={saved!r}, not {value!r}: "
                 "use a new --out or the same flags"
             )
     if state["data_hash"] != data_hash:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -64,6 +64,16 @@ class PretrainConfig(BaseModel):
         0.5, ge=0, le=1, description="share of each decay-phase batch drawn from --anneal-data"
     )
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (matrices only)")
+    optimizer: Literal["adamw", "galore"] = Field(
+        "adamw",
+        description="adamw, or galore: AdamW with its moments in a low-rank projection of each "
+        "block matrix's gradient (Zhao et al. 2024), for less optimizer memory",
+    )
+    galore_rank: int | None = Field(
+        None, ge=1, description="GaLore's projection rank (default: a quarter of the model width)"
+    )
+    galore_update_gap: int = Field(200, ge=1, description="steps between GaLore's SVDs")
+    galore_scale: float = Field(0.25, gt=0, description="GaLore's update scale (alpha)")
     grad_clip: float = Field(1.0, gt=0, description="clip the gradient norm to this")
     val_fraction: float = Field(0.05, gt=0, lt=1, description="documents held out for validation")
     eval_every: int = Field(100, ge=1, description="steps between validation losses")
@@ -79,8 +89,12 @@ class PretrainConfig(BaseModel):
     RUN_FIELDS: ClassVar[tuple[str, ...]] = (
         "preset", "vocab_size", "seq_len", "batch_size", "grad_accum", "steps", "lr",
         "warmup_frac", "decay_frac", "anneal_mix", "weight_decay", "grad_clip", "val_fraction",
-        "seed",
+        "seed", "optimizer", "galore_rank", "galore_update_gap", "galore_scale",
     )  # fmt: skip
+    # what a checkpoint written before a field existed was trained with
+    RUN_FIELD_BEFORE: ClassVar[dict] = {
+        "optimizer": "adamw", "galore_rank": None, "galore_update_gap": 200, "galore_scale": 0.25,
+    }  # fmt: skip
 
     @field_validator("preset")
     @classmethod
@@ -98,7 +112,10 @@ class PretrainConfig(BaseModel):
         """A copy with every preset default filled in: what the run records."""
         preset = PRESETS[self.preset]
         keys = ("vocab_size", "seq_len", "batch_size", "steps", "lr")
-        return self.model_copy(update={k: preset[k] for k in keys if getattr(self, k) is None})
+        update = {k: preset[k] for k in keys if getattr(self, k) is None}
+        if self.optimizer == "galore" and self.galore_rank is None:
+            update["galore_rank"] = max(1, preset["model"]["dim"] // 4)
+        return self.model_copy(update=update)
 
     def model_args(self):
         from .model import ModelArgs  # imports torch

@@ -62,6 +62,8 @@ class Summary:
     tok_s: float
     wall_s: float
     device: str
+    optimizer: str = "adamw"
+    optimizer_state_mb: float = 0.0  # moments (and GaLore's projections) at the end
     log: list = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
@@ -181,6 +183,27 @@ def pretrain(
         return _pretrain(config, progress=progress, on_step=on_step)
 
 
+def optimizer(model, config: PretrainConfig, device: str):
+    """AdamW (matrices decayed, vectors not), or GaLore's AdamW on the blocks' matrices."""
+    import torch
+
+    if config.optimizer == "galore":
+        from .galore import GaLoreAdamW, galore_groups
+
+        groups = galore_groups(model, config.galore_rank, config.weight_decay,
+                               config.galore_update_gap, config.galore_scale)  # fmt: skip
+        return GaLoreAdamW(groups, lr=config.lr, betas=(0.9, 0.95))
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay}],
+        lr=config.lr,
+        betas=(0.9, 0.95),
+        fused=device.startswith("cuda"),
+    )
+
+
 def _made_by_pretrain(folder: Path) -> bool:
     """A run folder from before folders were marked: it holds a checkpoint or a tokenizer."""
     return (folder / ckpt.CHECKPOINT).is_file() or (folder / "tokenizer.json").is_file()
@@ -196,6 +219,7 @@ def _pretrain(
     from tqdm import tqdm
 
     from . import distributed
+    from .galore import state_bytes
     from .model import Transformer
 
     started = time.perf_counter()
@@ -218,19 +242,11 @@ def _pretrain(
 
     torch.manual_seed(config.seed)
     model = Transformer(args).to(device)
-    decay, no_decay = [], []
-    for p in model.parameters():
-        (decay if p.dim() >= 2 else no_decay).append(p)
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay}],
-        lr=config.lr,
-        betas=(0.9, 0.95),
-        fused=device.startswith("cuda"),
-    )
+    opt = optimizer(model, config, device)
     start, state = 0, None
     if (out / ckpt.CHECKPOINT).is_file():
         state = ckpt.load(out, map_location=device)
-        ckpt.check_compatible(state, run_fields, args.to_dict(), data_hash)
+        ckpt.check_compatible(state, run_fields, args.to_dict(), data_hash, config.RUN_FIELD_BEFORE)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
@@ -351,5 +367,6 @@ def _pretrain(
         out=str(out), params=model.num_params(), steps=config.steps, resumed_from=start,
         tokens=config.steps * tokens_per_step, val_loss_start=val_start, val_loss=val_loss,
         tok_s=trained * tokens_per_step / max(wall - paused, 1e-9),
-        wall_s=time.perf_counter() - started, device=device, log=ckpt.read_log(out),
+        wall_s=time.perf_counter() - started, device=device, optimizer=config.optimizer,
+        optimizer_state_mb=round(state_bytes(opt) / 2**20, 3), log=ckpt.read_log(out),
     )  # fmt: skip

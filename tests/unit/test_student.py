@@ -322,3 +322,28 @@ def test_a_device_this_build_cannot_use_fails_before_any_folder(stories, tmp_pat
     with pytest.raises(ValueError, match="--device cuda: this torch build sees no CUDA GPU"):
         pretrain(config(stories, out, device="cuda"), progress=False)
     assert not out.exists()
+
+
+def test_galore_trains_resumes_and_holds_less_optimizer_state(stories, tmp_path, one_thread):
+    adamw = pretrain(config(stories, tmp_path / "adamw"), progress=False)
+    galore = config(stories, tmp_path / "galore", optimizer="galore", galore_update_gap=8)
+    whole = pretrain(galore, progress=False)
+    assert (adamw.optimizer, whole.optimizer) == ("adamw", "galore")
+    assert whole.optimizer_state_mb < 0.8 * adamw.optimizer_state_mb
+    assert whole.val_loss < whole.val_loss_start - 0.5  # it learns
+    recorded = json.loads((tmp_path / "galore" / "config.json").read_text())
+    assert recorded["galore_rank"] == PRESETS["tiny"]["model"]["dim"] // 4  # a quarter of the width
+
+    def kill_at_17(step, loss):
+        if step == 17:
+            raise KeyboardInterrupt
+
+    cut = config(stories, tmp_path / "cut", optimizer="galore", galore_update_gap=8)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cut, progress=False, on_step=kill_at_17)
+    resumed = pretrain(cut, progress=False)
+    losses = lambda s: [(r["step"], r["loss"]) for r in s.log if "loss" in r]  # noqa: E731
+    assert resumed.resumed_from == 10 and losses(resumed) == losses(whole)
+    # a run may not switch optimizers halfway
+    with pytest.raises(CheckpointError, match="optimizer='galore', not 'adamw'"):
+        pretrain(config(stories, tmp_path / "cut"), progress=False)
