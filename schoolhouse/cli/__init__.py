@@ -295,6 +295,7 @@ def teacher_serve(
         stop_server(proc)
 
 
+from .experiment import experiment_cmd  # noqa: E402
 from .graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
 from .pipeline import pipeline_cmd  # noqa: E402
 from .sandbox import sandbox_group  # noqa: E402
@@ -302,6 +303,6 @@ from .student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
 for command in (
     pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
-    sandbox_group,
+    sandbox_group, experiment_cmd,
 ):  # fmt: skip
     main.add_command(command)

@@ -6,8 +6,8 @@ look at than read.
 Each folder is recognised by what it holds: a generated dataset (stories, textbooks, exercises:
 drop-reason funnel, lengths, vocabulary or topic coverage, teacher tokens and time per kept row),
 annotations (score distribution), filtered web text (step funnel, classifier scores), a merged
-training mix, a classifier (PR curve, confusion matrix) or a student run (loss curve, perplexity,
-GPT-Eval grades). Plots are inline SVG, so the page is one file that opens anywhere.
+training mix, a classifier (PR curve, confusion matrix) a student run (loss curve, perplexity,
+GPT-Eval grades) or an experiment (reference loss per arm). Plots are inline SVG, so the page is one file that opens anywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..datasets.folder import STATE, write_atomic
 from ..datasets.outdir import OutError, locked
-from . import datasets, training
+from . import datasets, experiment, training
 
 KINDS = {
     "stories": ("Stories", datasets.stories),
@@ -29,6 +29,7 @@ KINDS = {
     "merged": ("Training mix", datasets.merged),
     "classifier": ("Quality classifier", training.classifier),
     "student": ("Student run", training.student),
+    "experiment": ("Experiment: reference loss per arm", experiment.section),
 }
 
 
@@ -40,6 +41,7 @@ def kind_of(folder: Path) -> str:
         if kind in KINDS:
             return kind
     for marker, kind in (
+        ("experiment.json", "experiment"),
         ("classifier.json", "classifier"),
         ("merge.json", "merged"),
         ("log.jsonl", "student"),

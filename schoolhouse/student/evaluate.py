@@ -69,6 +69,34 @@ class Student:
         )
         return self.tokenizer.decode(out[0, len(ids) :].tolist())
 
+    def bits_per_byte(self, texts: list[str]) -> tuple[float, int]:
+        """The student's loss on `texts`, in bits per UTF-8 byte of the text, and the bytes
+        read: unlike loss per token it does not depend on the tokenizer, so students whose
+        tokenizers were trained on different data compare. Each text is read from its start
+        (after the end-of-text token) in windows of the model's context, each window seeing
+        the one before it as far back as the context allows (half a context of overlap)."""
+        torch = self.torch
+        F = torch.nn.functional
+        ctx = self.model.args.max_seq_len
+        stride = max(1, ctx // 2)
+        nats, nbytes = 0.0, 0
+        with torch.no_grad():
+            for text in texts:
+                ids = [self.tokenizer.eot, *self.tokenizer.encode(text)]
+                nbytes += len(text.encode("utf-8"))
+                scored = 1  # ids[:scored] have been predicted (the first is given)
+                while scored < len(ids):
+                    end = min(len(ids), scored + stride)
+                    start = max(0, end - ctx - 1)
+                    window = torch.tensor([ids[start:end]], device=self.device)
+                    logits, _ = self.model(window[:, :-1])
+                    new = end - scored  # the targets not yet scored: the window's last ones
+                    nats += F.cross_entropy(
+                        logits[0, -new:].float(), window[0, -new:], reduction="sum"
+                    ).item()
+                    scored = end
+        return (nats / math.log(2) / nbytes if nbytes else float("nan")), nbytes
+
     def val_loss(self, max_windows: int = 256) -> tuple[float, int]:
         """Mean loss over the run's validation split (the same windows training reported)."""
         from contextlib import nullcontext

@@ -62,6 +62,7 @@ class Summary:
     tok_s: float
     wall_s: float
     device: str
+    train_tokens: int = 0  # tokens in the training split: tokens / train_tokens = epochs
     optimizer: str = "adamw"
     optimizer_state_mb: float = 0.0  # moments (and GaLore's projections) at the end
     log: list = field(default_factory=list, repr=False)
@@ -367,6 +368,7 @@ def _pretrain(
         out=str(out), params=model.num_params(), steps=config.steps, resumed_from=start,
         tokens=config.steps * tokens_per_step, val_loss_start=val_start, val_loss=val_loss,
         tok_s=trained * tokens_per_step / max(wall - paused, 1e-9),
-        wall_s=time.perf_counter() - started, device=device, optimizer=config.optimizer,
+        wall_s=time.perf_counter() - started, device=device, train_tokens=len(train),
+        optimizer=config.optimizer,
         optimizer_state_mb=round(state_bytes(opt) / 2**20, 3), log=ckpt.read_log(out),
     )  # fmt: skip
