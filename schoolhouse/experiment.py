@@ -14,6 +14,10 @@ schedule and seeds:
     synthetic    + every row kept in the synthetic dataset folders (phi-1.5's mix)
     anneal       the synthetic arm, its decay phase fed the best-scored web documents
                  (--anneal-top of the classifier arm by score: WSD annealing on the best data)
+    rho1         the heuristics arm, training only on the --select-tokens share of each
+                 batch's tokens whose loss most exceeds a reference student's (Rho-1); the
+                 reference student trains on the best-scored documents, as long as the others:
+                 token-level selection against the classifier's document-level selection
 
 Every arm is judged on reference sets that no arm trains on, by bits per byte (the student's
 loss per UTF-8 byte: students of different arms train different tokenizers, so loss per token
@@ -52,7 +56,7 @@ from .graders.decontaminate import NgramIndex
 from .report.experiment import write_summary
 from .student.data import heldout_key
 
-ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal")
+ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1")
 TEXT_SCHEMA = MERGED_SCHEMA
 
 
@@ -87,6 +91,9 @@ class ExperimentConfig(BaseModel):
     anneal_top: float = Field(
         0.25, gt=0, le=1, description="share of the classifier arm, best scores, to anneal on"
     )
+    select_tokens: float = Field(
+        0.6, gt=0, lt=1, description="rho1: share of each batch's tokens trained on"
+    )
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     workers: int = Field(1, ge=1, description="processes for heuristics and scoring")
 
@@ -117,7 +124,7 @@ class ExperimentConfig(BaseModel):
 
 def experiment(config: ExperimentConfig, *, progress: bool = True, log=print) -> list[dict]:
     """Build the arms, train and judge every student, write the results; resumes."""
-    _check_inputs(config)
+    check_inputs(config)
     out = config.out
     with locked(out):
         check_new_or_own(out, "experiment")
@@ -137,7 +144,7 @@ def experiment(config: ExperimentConfig, *, progress: bool = True, log=print) ->
     return results
 
 
-def _check_inputs(config: ExperimentConfig) -> None:
+def check_inputs(config: ExperimentConfig) -> None:
     for flag, paths in (("--web", config.web), ("--synthetic", config.synthetic),
                         ("--reference", config.reference)):  # fmt: skip
         for path in paths:
@@ -147,7 +154,7 @@ def _check_inputs(config: ExperimentConfig) -> None:
         if not list((path / "data").glob("*.parquet")):
             raise ExperimentError(f"--synthetic {path}: not a dataset folder with kept rows "
                                   "(data/*.parquet)")  # fmt: skip
-    needs = {"classifier", "synthetic", "anneal"} & set(config.arm_list())
+    needs = {"classifier", "synthetic", "anneal", "rho1"} & set(config.arm_list())
     if needs and config.classifier is None:
         raise ExperimentError(f"arms {', '.join(sorted(needs))} need --classifier "
                               "(or leave them out with --arms)")  # fmt: skip
@@ -295,6 +302,9 @@ def _build_arms(config: ExperimentConfig, log) -> dict[str, dict]:
         classifier = filtered("classifier", inputs=[heuristics], classifier=config.classifier,
                               threshold=config.threshold)  # fmt: skip
         arms["classifier"] = {"data": classifier}
+    if "rho1" in needed and classifier is not None:
+        arms["rho1"] = {"data": heuristics,
+                        "reference": _best(classifier, out / "anneal-best", config.anneal_top)}  # fmt: skip
     if needed & {"synthetic", "anneal"} and classifier is not None:
         if not (out / "synthetic" / "merge.json").exists():
             sources = {"web": classifier} | {f.name: f / "data" for f in config.synthetic}
@@ -311,7 +321,7 @@ def _build_arms(config: ExperimentConfig, log) -> dict[str, dict]:
 
 def _why_empty(name: str, arms: dict) -> str:
     before = {"heuristics": "unfiltered", "classifier": "heuristics", "synthetic": "classifier",
-              "anneal": "classifier"}.get(name)  # fmt: skip
+              "anneal": "classifier", "rho1": "classifier"}.get(name)  # fmt: skip
     if before and arms.get(before, {}).get("data") is None:
         return f"the {before} arm has no data"
     return {"unfiltered": "the web input is empty after holding out the reference set",
@@ -362,6 +372,11 @@ def _train_all(config, arms: dict[str, dict], references: dict[str, Path], progr
             if (name, seed) in done:
                 continue
             run = config.out / "students" / f"{name}-s{seed}"
+            rho1 = {}
+            if arm.get("reference"):
+                rho1 = {"reference_model": _reference_student(config, arm["reference"], steps,
+                                                              batch, seq_len, progress, log),
+                        "select_tokens": config.select_tokens}  # fmt: skip
             log(
                 f"arm {name}, seed {seed}: training {steps} steps ({steps * batch * seq_len:,} tokens)"
             )
@@ -369,7 +384,7 @@ def _train_all(config, arms: dict[str, dict], references: dict[str, Path], progr
                 data=[arm["data"]], anneal_data=[arm["anneal"]] if arm.get("anneal") else [],
                 out=run, preset=config.preset, batch_size=batch, seq_len=seq_len, steps=steps,
                 seed=seed, device=config.device, checkpoint_every=max(1, min(100, steps // 4)),
-                eval_every=max(1, min(100, steps // 4)),
+                eval_every=max(1, min(100, steps // 4)), **rho1,
             ), progress=progress)  # fmt: skip
             student = Student(run)
             losses = {ref: round(student.bits_per_byte(t)[0], 5) for ref, t in texts.items()}
@@ -385,3 +400,19 @@ def _train_all(config, arms: dict[str, dict], references: dict[str, Path], progr
                 + ", ".join(f"{k} {v:.4f} bpb" for k, v in losses.items())
             )
     return results
+
+
+def _reference_student(config, data: Path, steps: int, batch: int, seq_len: int, progress, log):
+    """Rho-1's reference: a student of the same preset and budget on the best-scored data."""
+    from .student.config import PretrainConfig
+    from .student.train import pretrain
+
+    run = config.out / "students" / "reference"
+    if not (run / "README.md").exists():
+        log(f"rho1: training the reference student on {data.parent.name}")
+        pretrain(PretrainConfig(
+            data=[data], out=run, preset=config.preset, batch_size=batch, seq_len=seq_len,
+            steps=steps, seed=0, device=config.device,
+            checkpoint_every=max(1, min(100, steps // 4)), eval_every=max(1, min(100, steps // 4)),
+        ), progress=progress)  # fmt: skip
+    return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Each preset: the model's shape and the training defaults that suit it. Flags override the latter.
 PRESETS: dict[str, dict] = {
@@ -74,6 +74,18 @@ class PretrainConfig(BaseModel):
     )
     galore_update_gap: int = Field(200, ge=1, description="steps between GaLore's SVDs")
     galore_scale: float = Field(0.25, gt=0, description="GaLore's update scale (alpha)")
+    reference_model: Path | None = Field(
+        None,
+        description="Rho-1: a trained run whose per-token loss scores every training token; "
+        "this run uses its tokenizer",
+    )
+    select_tokens: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Rho-1: train on this share of each batch's tokens, those whose loss most "
+        "exceeds the --reference-model's (1: every token)",
+    )
     grad_clip: float = Field(1.0, gt=0, description="clip the gradient norm to this")
     val_fraction: float = Field(0.05, gt=0, lt=1, description="documents held out for validation")
     eval_every: int = Field(100, ge=1, description="steps between validation losses")
@@ -90,11 +102,22 @@ class PretrainConfig(BaseModel):
         "preset", "vocab_size", "seq_len", "batch_size", "grad_accum", "steps", "lr",
         "warmup_frac", "decay_frac", "anneal_mix", "weight_decay", "grad_clip", "val_fraction",
         "seed", "optimizer", "galore_rank", "galore_update_gap", "galore_scale",
+        "reference_model", "select_tokens",
     )  # fmt: skip
     # what a checkpoint written before a field existed was trained with
     RUN_FIELD_BEFORE: ClassVar[dict] = {
         "optimizer": "adamw", "galore_rank": None, "galore_update_gap": 200, "galore_scale": 0.25,
+        "reference_model": None, "select_tokens": 1.0,
     }  # fmt: skip
+
+    @model_validator(mode="after")
+    def _selection_needs_a_reference(self):
+        if (self.select_tokens < 1) != (self.reference_model is not None):
+            raise ValueError(
+                "--select-tokens below 1 and --reference-model go together (Rho-1): "
+                "give both or neither"
+            )
+        return self
 
     @field_validator("preset")
     @classmethod

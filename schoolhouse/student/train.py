@@ -107,6 +107,10 @@ def prepare(config: PretrainConfig, progress: bool, write: bool = True):
     tok_path = out / "tokenizer.json"
     if tok_path.is_file():
         tokenizer = Tokenizer.load(tok_path)
+    elif config.reference_model is not None:  # Rho-1 scores tokens with the reference's
+        tokenizer = Tokenizer.from_str(ckpt.load(config.reference_model)["tokenizer"])
+        if write:
+            tokenizer.save(tok_path)
     else:
         from .data import is_heldout
 
@@ -205,6 +209,30 @@ def optimizer(model, config: PretrainConfig, device: str):
     )
 
 
+def reference_model(config: PretrainConfig, tokenizer, device: str):
+    """Rho-1's scorer: the --reference-model run, frozen, or None."""
+    if config.reference_model is None:
+        return None
+    from .model import ModelArgs, Transformer
+
+    state = ckpt.load(config.reference_model, map_location=device)
+    if Tokenizer.from_str(state["tokenizer"]).hash != tokenizer.hash:
+        raise ckpt.CheckpointError(
+            f"--reference-model {config.reference_model} has another tokenizer than {config.out}: "
+            "a Rho-1 run scores tokens with its reference's tokenizer; use a new --out"
+        )
+    args = ModelArgs(**state["model_args"])
+    if args.max_seq_len < config.seq_len:
+        raise ckpt.CheckpointError(
+            f"--reference-model {config.reference_model} reads {args.max_seq_len} tokens at a "
+            f"time, fewer than --seq-len {config.seq_len}"
+        )
+    model = Transformer(args).to(device)
+    model.load_state_dict(state["model"])
+    model.eval().requires_grad_(False)
+    return model
+
+
 def _made_by_pretrain(folder: Path) -> bool:
     """A run folder from before folders were marked: it holds a checkpoint or a tokenizer."""
     return (folder / ckpt.CHECKPOINT).is_file() or (folder / "tokenizer.json").is_file()
@@ -222,6 +250,7 @@ def _pretrain(
     from . import distributed
     from .galore import state_bytes
     from .model import Transformer
+    from .selection import selective_loss
 
     started = time.perf_counter()
     config = config.resolved()
@@ -239,11 +268,13 @@ def _pretrain(
     data_hash = fingerprint(config.data) + (
         "+" + fingerprint(config.anneal_data) if config.anneal_data else ""
     )
-    run_fields = {k: getattr(config, k) for k in config.RUN_FIELDS}
+    run_fields = {k: str(v) if isinstance(v, Path) else v
+                  for k, v in ((k, getattr(config, k)) for k in config.RUN_FIELDS)}  # fmt: skip
 
     torch.manual_seed(config.seed)
     model = Transformer(args).to(device)
     opt = optimizer(model, config, device)
+    reference = reference_model(config, tokenizer, device)
     start, state = 0, None
     if (out / ckpt.CHECKPOINT).is_file():
         state = ckpt.load(out, map_location=device)
@@ -312,9 +343,15 @@ def _pretrain(
                 last = micro == config.grad_accum - 1
                 with nullcontext() if last or ddp is model else ddp.no_sync():
                     with autocast:
-                        loss = ddp(x, y)[1] / config.grad_accum
-                    loss.backward()
-                loss_sum += loss.detach()
+                        if reference is None:
+                            loss = ddp(x, y)[1]
+                        else:  # Rho-1: only the selected tokens train; every token is logged
+                            with torch.no_grad():
+                                ref_logits = reference(x)[0]
+                            loss, logged = selective_loss(ddp(x)[0], y, ref_logits,
+                                                          config.select_tokens)  # fmt: skip
+                    (loss / config.grad_accum).backward()
+                loss_sum += (loss.detach() if reference is None else logged) / config.grad_accum
             loss_value = ranks.mean(loss_sum).item()
             if not math.isfinite(loss_value):
                 # a resumed run must keep its flags (checkpoint.check_compatible): a lower

@@ -87,12 +87,18 @@ def test_arms_are_nested_subsets_judged_on_text_none_trains_on(tmp_path, inputs)
     ]
     assert held and not set(held) & unfiltered  # held out by document
 
-    arms_run = ["unfiltered", "heuristics", "classifier", "synthetic", "anneal"]
+    arms_run = ["unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1"]
     assert [(r["arm"], r["seed"]) for r in results] == [(a, 0) for a in arms_run]
     assert len({r["tokens"] for r in results}) == 1  # equal tokens per arm
     for r in results:
         assert set(r["reference_loss"]) == {"web"} and 0 < r["reference_loss"]["web"] < 16
         assert r["repeats"] > 0
+    students = tmp_path / "run" / "students"
+    assert (students / "rho1-s0" / "tokenizer.json").read_text() == (
+        students / "reference" / "tokenizer.json"
+    ).read_text()  # Rho-1 scores tokens with its reference's tokenizer
+    rho1 = json.loads((students / "rho1-s0" / "config.json").read_text())
+    assert rho1["select_tokens"] == 0.6 and rho1["data"] == [str(arms / "heuristics" / "data")]
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved == results
     readme = (tmp_path / "run" / "README.md").read_text()
@@ -166,3 +172,17 @@ def test_bits_per_byte_is_the_summed_loss_over_the_bytes(tmp_path, inputs):
     assert nbytes == len(short.encode()) and bpb == pytest.approx(nats / math.log(2) / nbytes)
     long = " ".join([short] * 40)  # several windows: still finite and close to the short one
     assert 0.5 * bpb < student.bits_per_byte([long])[0] < 1.5 * bpb
+
+
+def test_the_flow_runs_the_same_experiment_and_refuses_bad_flags_in_one_line(
+    tmp_path, inputs, capsys
+):
+    from flows.experiment import main as flow_main
+    from flows.experiment import run_experiment
+
+    results = run_experiment.fn(config(tmp_path, inputs, arms="unfiltered"))
+    assert [(r["arm"], r["seed"]) for r in results] == [("unfiltered", 0)]
+    with pytest.raises(SystemExit) as stop:
+        flow_main(["--out", str(tmp_path / "x"), "--web", str(tmp_path / "nothing")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("nothing: no such file or folder")

@@ -347,3 +347,17 @@ def test_galore_trains_resumes_and_holds_less_optimizer_state(stories, tmp_path,
     # a run may not switch optimizers halfway
     with pytest.raises(CheckpointError, match="optimizer='galore', not 'adamw'"):
         pretrain(config(stories, tmp_path / "cut"), progress=False)
+
+
+def test_rho1_trains_on_selected_tokens_with_the_reference_s_tokenizer(stories, tmp_path):
+    reference = pretrain(config(stories, tmp_path / "ref", steps=10), progress=False)
+    rho1 = config(stories, tmp_path / "rho1", reference_model=tmp_path / "ref", select_tokens=0.6)
+    summary = pretrain(rho1, progress=False)
+    assert (tmp_path / "rho1" / "tokenizer.json").read_text() == (
+        tmp_path / "ref" / "tokenizer.json"
+    ).read_text()
+    assert summary.val_loss < summary.val_loss_start and reference.val_loss
+    recorded = json.loads((tmp_path / "rho1" / "config.json").read_text())
+    assert recorded["select_tokens"] == 0.6 and recorded["reference_model"].endswith("ref")
+    with pytest.raises(ValueError, match="go together"):
+        config(stories, tmp_path / "x", select_tokens=0.6)
