@@ -47,10 +47,11 @@ def test_compose_file_is_valid_under_each_profile(profiles):
 def test_dockerfiles_copy_every_package_the_distribution_ships():
     import tomllib
 
-    packages = tomllib.loads((DOCKER.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+    found = tomllib.loads((DOCKER.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
         "packages"
-    ]
-    tops = {p.split(".")[0] for p in packages}
+    ]["find"]["include"]  # patterns: "schoolhouse*" ships schoolhouse and its subpackages
+    tops = {p.rstrip("*").split(".")[0] for p in found}
+    assert tops == {"schoolhouse", "filters", "flows", "prompts"}
     for dockerfile in DOCKER.glob("*Dockerfile"):
         text = dockerfile.read_text()
         assert all(f"COPY {top} ./{top}" in text for top in tops), dockerfile.name
