@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .student.config import Preset  # plain data: no torch
 from .teacher import Sampling
 
 
@@ -427,7 +428,7 @@ class PipelineConfig(BaseModel):
     threshold: int = Field(3, ge=1, le=5, description="educational score a web document needs")
     dedup: str = Field("exact,minhash", description="web dedup methods (empty: none)")
     decontaminate: str = Field("humaneval", description="benchmarks whose 13-grams drop rows")
-    preset: str = Field("tiny", description="student preset: tiny, small")
+    preset: Preset = Field("tiny", description="student preset: tiny, small")
     steps: int | None = Field(
         None,
         ge=1,
@@ -442,13 +443,6 @@ class PipelineConfig(BaseModel):
     repo: str | None = Field(None, description="publish the training mix to this Hub repo")
     private: bool = Field(False, description="publish as a private repo")
     kv_cache_gib: float = Field(4, gt=0, description="vLLM CPU KV cache (GiB)")
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, value: str) -> str:
-        from .student.config import check_preset  # no torch: presets are plain data
-
-        return check_preset(value)
 
     @field_validator("repo")
     @classmethod

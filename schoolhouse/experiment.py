@@ -54,6 +54,7 @@ from .datasets.outdir import check_new_or_own, locked, mark
 from .datasets.readers import DocumentReader
 from .graders.decontaminate import NgramIndex
 from .report.experiment import write_summary
+from .student.config import Preset
 from .student.data import heldout_key
 
 ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1")
@@ -81,7 +82,7 @@ class ExperimentConfig(BaseModel):
     arms: str = Field(",".join(ARMS), description="comma-separated arms to train")
     tokens: int = Field(2_000_000, ge=1, description="training tokens per student")
     seeds: int = Field(3, ge=1, description="students per arm, seeded 0..seeds-1")
-    preset: str = Field("tiny", description="student preset, as pretrain takes it")
+    preset: Preset = Field("tiny", description="student preset, as pretrain takes it")
     batch_size: int | None = Field(None, ge=1, description="sequences per step (preset's)")
     seq_len: int | None = Field(None, ge=8, description="tokens per sequence (preset's)")
     rules: Literal["fineweb", "fineweb-strict", "gopher", "c4"] = Field(
@@ -106,13 +107,6 @@ class ExperimentConfig(BaseModel):
             raise ValueError(f"unknown arm {unknown[0] if unknown else value!r}; choose from "
                              f"{', '.join(ARMS)}")  # fmt: skip
         return ",".join(a for a in ARMS if a in arms)
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, value: str) -> str:
-        from .student.config import check_preset
-
-        return check_preset(value)
 
     def arm_list(self) -> list[str]:
         return self.arms.split(",")

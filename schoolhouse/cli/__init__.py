@@ -72,43 +72,37 @@ def run_options(fn):
     )(fn)
 
 
-@generate.command("stories")
-@config_options(StoriesConfig, STORY_SHORT)
-@run_options
-def generate_stories_cmd(progress: bool, json_summary: bool, **values) -> None:
-    """TinyStories-style stories under random noun/verb/adjective and feature constraints.
+# one `generate KIND` command per lesson kind: its options come from its config type
+LESSONS = {
+    "stories": (StoriesConfig, """TinyStories-style stories under random noun/verb/adjective and feature constraints.
 
     Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
     with its reason). Rerunning the same command resumes an interrupted run.
-    """
-    config = build_config(StoriesConfig, values, STORY_SHORT)
-    _generate(config, progress, json_summary)
-
-
-@generate.command("textbooks")
-@config_options(TextbooksConfig, STORY_SHORT)
-@run_options
-def generate_textbooks_cmd(progress: bool, json_summary: bool, **values) -> None:
-    """Textbook lessons (phi-1.5 / Cosmopedia): a topic x audience x style x words per prompt.
+    """),
+    "textbooks": (TextbooksConfig, """Textbook lessons (phi-1.5 / Cosmopedia): a topic x audience x style x words per prompt.
 
     Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
     HumanEval are rejected with their reason. Rerunning the same command resumes.
-    """
-    config = build_config(TextbooksConfig, values, STORY_SHORT)
-    _generate(config, progress, json_summary)
-
-
-@generate.command("exercises")
-@config_options(ExercisesConfig, STORY_SHORT)
-@run_options
-def generate_exercises_cmd(progress: bool, json_summary: bool, **values) -> None:
-    """Python exercises (phi-1 CodeExercises): signature, docstring, solution and assert tests.
+    """),
+    "exercises": (ExercisesConfig, """Python exercises (phi-1 CodeExercises): signature, docstring, solution and assert tests.
 
     Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out and
     HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
-    """
-    config = build_config(ExercisesConfig, values, STORY_SHORT)
-    _generate(config, progress, json_summary)
+    """),
+}  # fmt: skip
+
+
+def _lesson_command(kind: str, config_type, doc: str) -> click.Command:
+    def command(progress: bool, json_summary: bool, **values) -> None:
+        _generate(build_config(config_type, values, STORY_SHORT), progress, json_summary)
+
+    command.__doc__ = doc
+    command.__name__ = f"generate_{kind}_cmd"
+    return generate.command(kind)(config_options(config_type, STORY_SHORT)(run_options(command)))
+
+
+for _kind, (_config_type, _doc) in LESSONS.items():
+    _lesson_command(_kind, _config_type, _doc)
 
 
 def format_summary(summary) -> str:

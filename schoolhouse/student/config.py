@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Each preset: the model's shape and the training defaults that suit it. Flags override the latter.
 PRESETS: dict[str, dict] = {
@@ -36,6 +36,10 @@ def check_preset(name: str) -> str:
     return name
 
 
+# a config field naming a preset, checked when the config is built
+Preset = Annotated[str, AfterValidator(check_preset)]
+
+
 class PretrainConfig(BaseModel):
     """`schoolhouse pretrain`: a small Llama-style student from scratch on dataset folders."""
 
@@ -49,7 +53,7 @@ class PretrainConfig(BaseModel):
         default_factory=list,
         description="best data, mixed in during the decay phase only (repeatable)",
     )
-    preset: str = Field("tiny", description=f"model size: {', '.join(PRESETS)}")
+    preset: Preset = Field("tiny", description=f"model size: {', '.join(PRESETS)}")
     vocab_size: int | None = Field(None, ge=258, description="BPE vocabulary (default: preset's)")
     seq_len: int | None = Field(None, ge=8, description="tokens per sequence (default: preset's)")
     batch_size: int | None = Field(None, ge=1, description="sequences per micro-batch")
@@ -118,11 +122,6 @@ class PretrainConfig(BaseModel):
                 "give both or neither"
             )
         return self
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, v: str) -> str:
-        return check_preset(v)
 
     @field_validator("dtype")
     @classmethod
