@@ -212,14 +212,12 @@ def teacher() -> None:
     """Prepare or serve a teacher model."""
 
 
+def teacher_option(help_text: str):
+    return click.option("--teacher", "spec", default="embedded", show_default=True, help=help_text)
+
+
 @teacher.command("prepare")
-@click.option(
-    "--teacher",
-    "spec",
-    default="embedded",
-    show_default=True,
-    help="embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE): " + EMBEDDED_HELP,
-)
+@teacher_option("embedded teacher to convert into the cache ($SCHOOLHOUSE_CACHE): " + EMBEDDED_HELP)
 def teacher_prepare(spec: str) -> None:
     """Convert an embedded teacher's GGUF file once and print its model folder."""
     from ..teacher.embedded import EMBEDDED, model_dir
@@ -233,13 +231,7 @@ def teacher_prepare(spec: str) -> None:
 
 
 @teacher.command("serve")
-@click.option(
-    "--teacher",
-    "spec",
-    default="embedded",
-    show_default=True,
-    help=EMBEDDED_HELP + " or a local model folder",
-)
+@teacher_option(EMBEDDED_HELP + " or a local model folder")
 @click.option(
     "--host",
     default="127.0.0.1",
