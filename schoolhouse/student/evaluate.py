@@ -25,6 +25,7 @@ from ..teacher import Request, Sampling, Teacher
 from . import checkpoint as ckpt
 from .tokenizer import Tokenizer
 
+CONTROLS = 3  # beginnings whose real and shuffled endings the grader also grades
 AGE_GROUPS = ("A: 3 or under", "B: 4-5", "C: 6-7", "D: 8-9", "E: 10-12", "F: 13-16")
 Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
@@ -113,8 +114,9 @@ class Student:
         return loss, int(windows[0].size)
 
 
-def story_beginnings(run: Path, n: int, seed: int = 0) -> list[str]:
-    """`n` held-out stories cut mid-sentence after ~40 % of their words, as in TinyStories."""
+def story_splits(run: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """`n` held-out stories cut mid-sentence after ~40 % of their words, as in TinyStories:
+    (beginning, the story's own rest)."""
     path = Path(run) / "heldout.jsonl"
     if not path.is_file():
         raise ckpt.CheckpointError(f"{run}: no heldout.jsonl (it is written by pretrain)")
@@ -127,8 +129,26 @@ def story_beginnings(run: Path, n: int, seed: int = 0) -> list[str]:
     out = []
     for text in picked:
         words = text.split()
-        out.append(" ".join(words[: max(8, int(0.4 * len(words)))]))
+        cut = max(8, int(0.4 * len(words)))
+        out.append((" ".join(words[:cut]), " ".join(words[cut:])))
     return out
+
+
+def story_beginnings(run: Path, n: int, seed: int = 0) -> list[str]:
+    return [beginning for beginning, _ in story_splits(run, n, seed)]
+
+
+def controls(splits: list[tuple[str, str]], k: int, seed: int) -> dict[str, list[tuple[str, str]]]:
+    """The grader's own check, on the first `k` beginnings: the story's real ending (a grader
+    worth reading grades it high) and the same words shuffled (it must grade them low)."""
+    rng = random.Random(seed)
+    real = [(b, rest) for b, rest in splits[:k] if rest.strip()]
+    shuffled = []
+    for b, rest in real:
+        words = rest.split()
+        rng.shuffle(words)
+        shuffled.append((b, " ".join(words)))
+    return {"real_ending": real, "shuffled_words": shuffled}
 
 
 def gpt_eval(
@@ -138,49 +158,34 @@ def gpt_eval(
     from ..lessons.curriculum import load_template
 
     template = load_template("gpt_eval", {"beginning", "completion"})
-    beginnings = story_beginnings(student.run, n, seed)
+    splits = story_splits(student.run, n, seed)
+    beginnings = [b for b, _ in splits]
     completions = [
         student.complete(b, max_new_tokens, temperature, seed=seed + i)
         for i, b in enumerate(beginnings)
     ]
-    schema = Grade.model_json_schema()
-    prompts = [
-        template.render(beginning=b, completion=c)
-        for b, c in zip(beginnings, completions, strict=True)
-    ]
-    grades: dict[int, Grade] = {}
-    failures: Counter[str] = Counter()
-    # a greedy grade first; an answer cut off or off-schema gets one sampled second try
-    for attempt, temperature in enumerate((0.0, 0.7)):
-        todo = [i for i in range(len(prompts)) if i not in grades]
-        if not todo:
-            break
-        failures.clear()
-        requests = [
-            Request(
-                id=str(i),
-                messages=({"role": "user", "content": prompts[i]},),
-                sampling=Sampling(
-                    temperature=temperature, frequency_penalty=0.0, max_tokens=400,
-                    seed=seed + attempt,
-                ),
-                json_schema=schema,
-            )
-            for i in todo
-        ]  # fmt: skip
-        for done in teacher.generate(requests):
-            if done.finish_reason != "stop":
-                failures["cut_off"] += 1
-                continue
-            try:
-                grades[int(done.request_id)] = Grade.model_validate_json(done.text)
-            except ValidationError:
-                failures["invalid"] += 1
+    checks = controls(splits, min(CONTROLS, len(splits)), seed)
+    asked = {str(i): (b, c) for i, (b, c) in enumerate(zip(beginnings, completions, strict=True))}
+    for name, pairs in checks.items():
+        asked |= {f"{name}:{i}": pair for i, pair in enumerate(pairs)}
+    graded = _grade(teacher, template, asked, seed)
+    grades = {int(k): g for k, g in graded.items() if k.isdigit()}
+    failures = Counter(why for k, why in graded.failed.items() if k.isdigit())
+    prompts = beginnings
 
     def mean(key: str) -> float | None:
         values = [getattr(g, key) for g in grades.values()]
         return sum(values) / len(values) if values else None
 
+    control_means = {}
+    for name in checks:
+        got = [g for k, g in graded.items() if k.startswith(f"{name}:")]
+        control_means[name] = (
+            sum((g.grammar + g.creativity + g.consistency) / 3 for g in got) / len(got)
+            if got
+            else None
+        )
+    real, noise = control_means.get("real_ending"), control_means.get("shuffled_words")
     ages = Counter(g.age_group for g in grades.values())
     top_age = ages.most_common(1)[0][0] if ages else None
     return {
@@ -196,6 +201,9 @@ def gpt_eval(
         "age_group": next((a for a in AGE_GROUPS if a[0] == top_age), None),
         "age_groups": dict(sorted(ages.items())),
         "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed},
+        # the grader's check: mean grade (of the three) of real endings and shuffled ones
+        "controls": control_means,
+        "grader_discriminates": None if real is None or noise is None else real - noise >= 1.0,
         "examples": [
             {"beginning": beginnings[i], "completion": completions[i]}
             | grades[i].model_dump(exclude={"assessment"})
@@ -203,6 +211,47 @@ def gpt_eval(
             for i in sorted(grades)[:5]
         ],
     }
+
+
+class Graded(dict):
+    """Grades by request id; `failed`: why each ungraded request's answers could not be used."""
+
+    failed: dict[str, str]
+
+
+def _grade(teacher: Teacher, template, asked: dict[str, tuple[str, str]], seed: int) -> Graded:
+    """Grade every (beginning, completion); a greedy grade first, and an answer cut off or
+    off-schema gets one sampled second try."""
+    schema = Grade.model_json_schema()
+    prompts = {k: template.render(beginning=b, completion=c) for k, (b, c) in asked.items()}
+    grades = Graded()
+    grades.failed = {}
+    for attempt, temperature in enumerate((0.0, 0.7)):
+        todo = [k for k in prompts if k not in grades]
+        if not todo:
+            break
+        requests = [
+            Request(
+                id=k,
+                messages=({"role": "user", "content": prompts[k]},),
+                sampling=Sampling(
+                    temperature=temperature, frequency_penalty=0.0, max_tokens=400,
+                    seed=seed + attempt,
+                ),
+                json_schema=schema,
+            )
+            for k in todo
+        ]  # fmt: skip
+        for done in teacher.generate(requests):
+            if done.finish_reason != "stop":
+                grades.failed[done.request_id] = "cut_off"
+                continue
+            try:
+                grades[done.request_id] = Grade.model_validate_json(done.text)
+                grades.failed.pop(done.request_id, None)
+            except ValidationError:
+                grades.failed[done.request_id] = "invalid"
+    return grades
 
 
 def evaluate(

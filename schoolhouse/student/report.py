@@ -103,6 +103,19 @@ def format_evaluation(ev: dict) -> list[str]:
             f"{g['age_group'] or '–'} |",
             "",
         ]
+        check = g.get("controls") or {}
+        if check.get("real_ending") is not None and check.get("shuffled_words") is not None:
+            verdict = (
+                "it tells them apart"
+                if g.get("grader_discriminates")
+                else "**it cannot tell them apart: read its grades above as noise**"
+            )
+            lines += [
+                f"The grader's check: the stories' real endings got {check['real_ending']:.1f} "
+                f"and the same words shuffled {check['shuffled_words']:.1f} (mean of the three "
+                f"grades); {verdict}.",
+                "",
+            ]
         for ex in g.get("examples", [])[:3]:
             story = f"**{ex['beginning']}** {ex['completion']}".strip()
             lines += [*(f"> {line}".rstrip() for line in story.splitlines()), ">",

@@ -30,6 +30,9 @@ def test_gpt_eval_grades_through_guided_json(engine_teacher, tmp_path, monkeypat
         assert 1 <= g[key] <= 10
     assert g["age_group"] in AGE_GROUPS
     assert g["teacher"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct")
+    # the grader's check went through the engine too: real endings and shuffled ones
+    assert set(g["controls"]) == {"real_ending", "shuffled_words"}
+    assert isinstance(g["grader_discriminates"], bool), g["controls"]
     for ex in g["examples"]:
         assert ex["beginning"] and isinstance(ex["completion"], str) and ex["assessment"]
     saved = json.loads((run / "eval.json").read_text())
