@@ -32,7 +32,9 @@ def test_gpt_eval_grades_through_guided_json(engine_teacher, tmp_path, monkeypat
     assert g["teacher"].startswith("HuggingFaceTB/SmolLM2-135M-Instruct")
     # the grader's check went through the engine too: real endings and shuffled ones
     assert set(g["controls"]) == {"real_ending", "shuffled_words"}
-    assert isinstance(g["grader_discriminates"], bool), g["controls"]
+    if None not in g["controls"].values():  # at least one answer of each kind was usable
+        assert isinstance(g["grader_discriminates"], bool), g["controls"]
+    assert all(v is None or 1 <= v <= 10 for v in g["controls"].values())
     for ex in g["examples"]:
         assert ex["beginning"] and isinstance(ex["completion"], str) and ex["assessment"]
     saved = json.loads((run / "eval.json").read_text())
