@@ -58,7 +58,6 @@ from .student.config import Preset
 from .student.data import heldout_key
 
 ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1")
-TEXT_SCHEMA = MERGED_SCHEMA
 
 
 class ExperimentError(ValueError):
@@ -278,7 +277,7 @@ def _build_arms(config: ExperimentConfig, log) -> dict[str, dict]:
 
     unfiltered = out / "unfiltered"
     if not (unfiltered / "data").exists():
-        writer = ShardWriter(out / ".unfiltered" / "data", TEXT_SCHEMA, 100_000)
+        writer = ShardWriter(out / ".unfiltered" / "data", MERGED_SCHEMA, 100_000)
         for line in inputs.read_text().splitlines():
             row = json.loads(line)
             writer.add({"id": row["id"], "text": row["text"], "source": "web",
@@ -296,16 +295,17 @@ def _build_arms(config: ExperimentConfig, log) -> dict[str, dict]:
         classifier = filtered("classifier", inputs=[heuristics], classifier=config.classifier,
                               threshold=config.threshold)  # fmt: skip
         arms["classifier"] = {"data": classifier}
-    if "rho1" in needed and classifier is not None:
-        arms["rho1"] = {"data": heuristics,
-                        "reference": _best(classifier, out / "anneal-best", config.anneal_top)}  # fmt: skip
+    best = None  # the best-scored documents: the anneal arm's decay data, rho1's reference's
+    if needed & {"rho1", "anneal"} and classifier is not None:
+        best = _best(classifier, out / "anneal-best", config.anneal_top)
+    if "rho1" in needed and best is not None:
+        arms["rho1"] = {"data": heuristics, "reference": best}
     if needed & {"synthetic", "anneal"} and classifier is not None:
         if not (out / "synthetic" / "merge.json").exists():
             sources = {"web": classifier} | {f.name: f / "data" for f in config.synthetic}
             merge(sources, out / "synthetic", seed=0)
         arms["synthetic"] = {"data": out / "synthetic" / "data"}
-        arms["anneal"] = {"data": out / "synthetic" / "data",
-                          "anneal": _best(classifier, out / "anneal-best", config.anneal_top)}  # fmt: skip
+        arms["anneal"] = {"data": out / "synthetic" / "data", "anneal": best}
     for name in ARMS:
         arm = arms.setdefault(name, {"data": None})
         if arm["data"] is None:
@@ -332,7 +332,7 @@ def _best(classifier_data: Path, folder: Path, share: float) -> Path:
     )
     rows = sorted(table.to_pylist(), key=lambda r: (-(r["edu_score"] or 0), r["id"]))
     rows = rows[: max(1, math.ceil(share * len(rows)))]
-    writer = ShardWriter(folder.with_name(f".{folder.name}") / "data", TEXT_SCHEMA, 100_000)
+    writer = ShardWriter(folder.with_name(f".{folder.name}") / "data", MERGED_SCHEMA, 100_000)
     for r in rows:
         writer.add({"id": r["id"], "text": r["text"], "source": "web", "source_id": r["id"],
                     "source_path": str(classifier_data.parent)})  # fmt: skip

@@ -168,9 +168,9 @@ def gpt_eval(
     asked = {str(i): (b, c) for i, (b, c) in enumerate(zip(beginnings, completions, strict=True))}
     for name, pairs in checks.items():
         asked |= {f"{name}:{i}": pair for i, pair in enumerate(pairs)}
-    graded = _grade(teacher, template, asked, seed)
+    graded, failed = _grade(teacher, template, asked, seed)
     grades = {int(k): g for k, g in graded.items() if k.isdigit()}
-    failures = Counter(why for k, why in graded.failed.items() if k.isdigit())
+    failures = Counter(why for k, why in failed.items() if k.isdigit())
     prompts = beginnings
 
     def mean(key: str) -> float | None:
@@ -213,19 +213,16 @@ def gpt_eval(
     }
 
 
-class Graded(dict):
-    """Grades by request id; `failed`: why each ungraded request's answers could not be used."""
-
-    failed: dict[str, str]
-
-
-def _grade(teacher: Teacher, template, asked: dict[str, tuple[str, str]], seed: int) -> Graded:
-    """Grade every (beginning, completion); a greedy grade first, and an answer cut off or
-    off-schema gets one sampled second try."""
+def _grade(
+    teacher: Teacher, template, asked: dict[str, tuple[str, str]], seed: int
+) -> tuple[dict[str, Grade], dict[str, str]]:
+    """Grade every (beginning, completion): grades by request id, and why each ungraded
+    request's answers could not be used. A greedy grade first; an answer cut off or off-schema
+    gets one sampled second try."""
     schema = Grade.model_json_schema()
     prompts = {k: template.render(beginning=b, completion=c) for k, (b, c) in asked.items()}
-    grades = Graded()
-    grades.failed = {}
+    grades: dict[str, Grade] = {}
+    failed: dict[str, str] = {}
     for attempt, temperature in enumerate((0.0, 0.7)):
         todo = [k for k in prompts if k not in grades]
         if not todo:
@@ -244,14 +241,14 @@ def _grade(teacher: Teacher, template, asked: dict[str, tuple[str, str]], seed: 
         ]  # fmt: skip
         for done in teacher.generate(requests):
             if done.finish_reason != "stop":
-                grades.failed[done.request_id] = "cut_off"
+                failed[done.request_id] = "cut_off"
                 continue
             try:
                 grades[done.request_id] = Grade.model_validate_json(done.text)
-                grades.failed.pop(done.request_id, None)
+                failed.pop(done.request_id, None)
             except ValidationError:
-                grades.failed[done.request_id] = "invalid"
-    return grades
+                failed[done.request_id] = "invalid"
+    return grades, failed
 
 
 def evaluate(
