@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def mail_bodies(folder: Path) -> list[str]:
-    """Message bodies: the text after the headers' blank line."""
+    """Message bodies: the text after the headers' blank line, from the raw messages (`*.txt`;
+    the corpus also holds each one as a `*.json` record, which is not mail)."""
     out = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in sorted(folder.glob("*.txt")):
         text = path.read_bytes().decode("utf-8", errors="replace")
         body = text.split("\n\n", 1)[1] if "\n\n" in text else text
         if len(body.split()) >= 50:

@@ -80,10 +80,12 @@ def exercise_filters(decontaminate: Filter | None = None) -> list[Filter]:
 RULE_SETS = {
     "fineweb": "Gopher quality and repetition rules (Rae et al. 2021) and C4's page rules (Raffel "
     "et al. 2020) as FineWeb runs them, with C4's code rules kind to code: no curly-brace or "
-    "lorem ipsum rule, and only lines asking to enable JavaScript count as JavaScript notices; "
-    "the default, for prose, code and documentation alike",
+    "lorem ipsum rule, only lines asking to enable JavaScript count as JavaScript notices, and "
+    "the terminal-punctuation ratio is of prose lines (code lines left out, hard-wrapped lines "
+    "joined); the default, for prose, code, documentation and mail alike",
     "fineweb-strict": "fineweb with C4's code rules whole (curly brace, lorem ipsum, any line "
-    "naming JavaScript), as FineWeb itself ran them: drops every page that shows code in braces",
+    "naming JavaScript) and the terminal-punctuation ratio of every line, as FineWeb itself ran "
+    "them: drops every page that shows code in braces",
     "gopher": "Gopher quality and repetition rules only",
     "c4": "C4's page rules only, the code rules included",
 }

@@ -19,6 +19,39 @@ MAX_NOTICE_LINES = 0.2
 # Our choice: with the code rules off, a "javascript" line counts as a notice only with one of
 # these ("Please enable JavaScript", "JavaScript is disabled", "turn on JavaScript").
 NOTICE_WORDS = ("enable", "disabled", "turn on", "turned off")
+# Our choice: with the code rules off, the terminal-punctuation ratio is of prose lines. A line
+# of at least WRAPPED characters that runs on into the next non-blank line is one line hard-wrapped
+# (mail, man pages, plain-text books wrap at ~72; a menu item or a heading is shorter), and a
+# line of code (a shell or interpreter prompt, or indented by four spaces or a tab: a code
+# block) is not prose and does not count.
+WRAPPED = 40
+CODE_PROMPTS = (">>>", "... ", "$ ", "# ", "% ", "C:\\>", "In [")
+
+
+def is_code(line: str) -> bool:
+    """A line of code in extracted text: indented as a code block, or a prompt's line."""
+    return line.startswith(("    ", "\t")) or line.lstrip().startswith(CODE_PROMPTS)
+
+
+def prose_lines(text: str) -> list[str]:
+    """The text's prose lines, stripped and lower-cased, hard-wrapped lines joined, code left
+    out."""
+    out: list[str] = []
+    joining = False
+    for raw in text.splitlines():
+        if not raw.strip():
+            joining = False
+            continue
+        if is_code(raw):
+            joining = False
+            continue
+        line = raw.strip().lower()
+        if joining:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+        joining = len(line) >= WRAPPED and not line.endswith(TERMINAL)
+    return out
 
 
 class C4Lines:
@@ -26,8 +59,12 @@ class C4Lines:
     ending in terminal punctuation (menus, lists), and pages made of JavaScript or policy
     notices. `code_rules=False` makes the rules that drop pages showing code or markup kind to
     code: the curly brace (any C, Java, JSON or CSS sample) and lorem ipsum (placeholder text in
-    HTML and CSS tutorials) are off, and a "javascript" line counts only if it asks to enable
-    JavaScript (a JavaScript tutorial names the language on most lines). Not taken from C4:
+    HTML and CSS tutorials) are off, a "javascript" line counts only if it asks to enable
+    JavaScript (a JavaScript tutorial names the language on most lines), and the terminal
+    punctuation ratio is of prose lines (`prose_lines`: code lines left out, hard-wrapped
+    lines joined), so a tutorial's interpreter sessions and a plain-text mail's 72-column
+    lines are not read as a menu; a page with no prose line is left to the other rules. Not
+    taken from C4:
     its bad-words list (a blocklist is a policy choice, not a quality rule), its minimum of 3
     sentences and 5-word lines (GopherQuality's 50 words covers short pages) and its 3-sentence
     span dedup (schoolhouse.graders.dedup does dedup)."""
@@ -61,6 +98,10 @@ class C4Lines:
         policy = sum(any(p in line for p in POLICY) for line in lines)
         if policy / len(lines) > self.max_notice_lines:
             return False, "c4_policy"
+        if not self.code_rules:
+            lines = prose_lines(text)
+            if not lines:
+                return True
         if sum(line.endswith(TERMINAL) for line in lines) / len(lines) < self.min_terminal_lines:
             return False, "c4_terminal_punct"
         return True

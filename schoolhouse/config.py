@@ -354,7 +354,8 @@ class WebFilterConfig(BaseModel):
         "fineweb",
         description="heuristics rule set (filters.RULE_SETS): fineweb = Gopher quality and "
         "repetition + C4's page rules kind to code (no curly-brace or lorem ipsum rule; only "
-        "'enable JavaScript' notices); fineweb-strict = C4's code rules whole, dropping any page "
+        "'enable JavaScript' notices; terminal punctuation read on prose lines, not code or "
+        "hard-wrapped lines); fineweb-strict = C4's code rules whole, dropping any page "
         "with a curly brace; gopher = Gopher's only; c4 = C4's only",
     )
     classifier: Path | None = Field(None, description="model folder from `classifier train`")

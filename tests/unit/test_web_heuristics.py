@@ -71,6 +71,62 @@ def test_code_is_kept_when_curly_braces_are_allowed():
     assert C4Lines(code_rules=False)(code_page) is True
 
 
+MAIL = """Hi all,
+
+I have been trying to get the new build of the mail filter to run on my old laptop, and
+after a few hours of poking at it I think the problem is the way the configuration file
+gets read when the home directory sits on a network share that mounts a little late in
+the boot sequence, so the first run finds nothing and silently falls back to defaults
+which then get written back over the real settings when the program exits cleanly, and
+the next morning every rule I wrote over the last two years is simply gone from the file
+while the backup copy that the installer was supposed to make is sitting there with the
+same empty defaults in it, because it was taken from the very same broken file a second
+after the first run wrote it, which makes the backup about as useful as no backup at all
+in practice, as far as I can tell from the timestamps on both of those files.
+
+Has anyone else seen this, or found a way to make the daemon wait for the share before
+it starts reading anything at all from the directory on that machine, short of writing
+a wrapper script that polls the mount point every few seconds until it shows up?
+
+Thanks for any pointers
+Sam
+-- 
+sam at example dot org
+"""
+
+SESSION = """List comprehensions provide a concise way to create lists:
+
+>>> squares = [x**2 for x in range(10)]
+>>> squares
+[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]
+>>> [(x, y) for x in [1, 2, 3] for y in [3, 1, 4] if x != y]
+[(1, 3), (1, 4), (2, 3), (2, 1), (2, 4), (3, 1), (3, 4)]
+>>> vec = [-4, -2, 0, 2, 4]
+>>> [x*2 for x in vec]
+[-8, -4, 0, 4, 8]
+>>> [abs(x) for x in vec]
+[4, 2, 0, 2, 4]
+
+    def flatten(rows):
+        return [value for row in rows for value in row]
+"""
+
+MENU = "\n".join(["Home", "Products and services", "Latest news from our team", "Contact us",
+                  "Shop by category", "Sign in", "Careers", "Press room", "Site map",
+                  "Help centre"] * 3)  # fmt: skip
+
+
+def test_terminal_punctuation_reads_prose_lines_when_code_rules_are_off():
+    # hard-wrapped mail: FineWeb's line ratio reads each 80-column line as a menu item
+    assert C4Lines()(doc(MAIL)) == (False, "c4_terminal_punct")
+    assert C4Lines(code_rules=False)(doc(MAIL)) is True
+    # an interpreter session and a code block are not prose: the one prose line ends in ":"
+    assert C4Lines()(doc(SESSION)) == (False, "c4_terminal_punct")
+    assert C4Lines(code_rules=False)(doc(SESSION + "Each of them is a list.\n")) is True
+    # short lines are not joined: a menu is still a menu
+    assert C4Lines(code_rules=False)(doc(MENU)) == (False, "c4_terminal_punct")
+
+
 def test_thresholds_are_the_papers():
     g = GopherQuality()
     assert (g.min_words, g.max_words) == (50, 100_000)
