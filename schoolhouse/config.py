@@ -359,6 +359,12 @@ class WebFilterConfig(BaseModel):
         "with a curly brace; gopher = Gopher's only; c4 = C4's only",
     )
     classifier: Path | None = Field(None, description="model folder from `classifier train`")
+    annotations: list[Path] = Field(
+        [],
+        description="annotation folders (`schoolhouse annotate`): a document a grader scored "
+        "keeps the grader's score (expected when every row has one) and the classifier scores "
+        "the rest; needs --classifier",
+    )
     threshold: int = Field(
         3, ge=0, le=5, description="keep documents whose rounded classifier score is at least this"
     )

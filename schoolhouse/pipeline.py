@@ -232,10 +232,12 @@ class Pipeline:
         c = self.config
         out = c.paths["filter"]
         classifier = c.paths["classifier"]
+        trained = (classifier / "classifier.json").exists()
         config = WebFilterConfig(
             inputs=c.web, out=out, heuristics=True, threshold=c.threshold, dedup=c.dedup,
-            decontaminate=c.decontaminate,
-            classifier=classifier if (classifier / "classifier.json").exists() else None,
+            decontaminate=c.decontaminate, classifier=classifier if trained else None,
+            # the pages the grader read keep its score; the classifier scores the others
+            annotations=[c.paths["annotate"]] if trained else [],
         )  # fmt: skip
         if out.exists():  # written whole or not at all
             return {"kept": _rows(out / "data"), "out": str(out)}

@@ -133,6 +133,13 @@ DEDUP_TEXT = {
 }
 
 
+def _score_by(summary) -> str:
+    counts = getattr(summary, "score_by", None) or {}
+    if not counts:
+        return "no document was scored"
+    return "here " + ", ".join(f"{n:,} by the {by}" for by, n in sorted(counts.items()))
+
+
 def write_filter_card(config, summary, folder: Path, rules_about: str) -> Path:
     from .classifier import Classifier
 
@@ -199,7 +206,9 @@ UTF-8 became U+FFFD): {repaired}.
 
 ## Columns
 `id` (the input's), `text`, `source` (input file), `metadata` (the input's other fields as JSON),
-`edu_score` and `edu_int_score` (when the classifier ran on it). Rejected rows add `step`,
+`edu_score` and `edu_int_score` (when the classifier step scored it) and `score_by` (`grader`:
+a grader's annotation of that document, from `--annotations`; `classifier`: the classifier's
+prediction; {_score_by(summary)}). Rejected rows add `step`,
 `reason`, `duplicate_of` (dedup) and `contamination` (benchmark/item).
 
 ## Config

@@ -5,12 +5,16 @@
 
     1. heuristics     Gopher quality, Gopher repetition, C4 rules   (--rules: a `Rules` value)
     2. classifier     rounded educational score >= threshold         low_edu_score
+                      (--annotations: the grader's own score where it scored the document)
     3. dedup          exact, then MinHash near duplicates            exact_duplicate, near_duplicate
     4. decontaminate  no 13-gram shared with a benchmark             contaminated
 
 Only the steps named by flags run. Every dropped document lands in rejected/ with its step and
 reason (a dedup drop also names the document it duplicates, a contaminated one the benchmark
-item); every document that reached the classifier keeps its `edu_score` and `edu_int_score`.
+item); every document that reached the classifier keeps its `edu_score` and `edu_int_score`,
+and `score_by`: "grader" when the score is a grader's annotation of that very document (the
+classifier is trained to imitate those; where the real label exists it is the better score),
+"classifier" otherwise.
 
 Parallel design: steps 1 and 2, and the 13-gram lookup of step 4, judge one document alone, so
 worker processes run them per input shard (a Parquet shard, a JSONL or WARC file, or a batch of
@@ -73,12 +77,13 @@ STAGE_SCHEMA = pa.schema(
         ("metadata", pa.string()),  # the input's other fields (line, row, url, ...) as JSON
         ("edu_score", pa.float64()),
         ("edu_int_score", pa.int64()),
+        ("score_by", pa.string()),  # "grader" (its annotation) or "classifier"
         ("step", pa.string()),
         ("reason", pa.string()),
         ("contamination", pa.string()),  # benchmark/item of a shared 13-gram, applied in step 4
     ]
 )
-KEPT_SCHEMA = pa.schema([STAGE_SCHEMA.field(n) for n in STAGE_SCHEMA.names[:6]])
+KEPT_SCHEMA = pa.schema([STAGE_SCHEMA.field(n) for n in STAGE_SCHEMA.names[:7]])
 REJECTED_SCHEMA = pa.schema(
     [*KEPT_SCHEMA, *(pa.field(n, pa.string()) for n in ("step", "reason", "duplicate_of"))]
     + [STAGE_SCHEMA.field("contamination")]
@@ -129,6 +134,7 @@ class ShardJudge:
                 import torch
 
                 torch.set_num_threads(threads)
+        self.graded = graded_scores(config)
         self.index = None
         if config.decontaminate:
             from .decontaminate import NgramIndex
@@ -146,6 +152,8 @@ class ShardJudge:
             reason = self.check(doc) if self.check else None
             if reason:
                 row |= {"step": "heuristics", "reason": reason}
+            elif row["id"] in self.graded:
+                self._judge_score(row, self.graded[row["id"]], "grader")
             elif self.classifier is not None:
                 waiting.append(row)
                 if len(waiting) >= SCORE_BATCH:
@@ -164,17 +172,21 @@ class ShardJudge:
     def _score(self, rows: list[dict]) -> None:
         if not rows:
             return
-        from .classifier.metrics import to_class
 
         scores = self.classifier.score([r["text"] for r in rows])
-        classes = to_class(scores).tolist()
-        for row, score, rounded in zip(rows, scores.tolist(), classes, strict=True):
-            row["edu_score"], row["edu_int_score"] = round(score, 4), rounded
-            if rounded >= self.config.threshold:
-                self._lookup(row)
-            else:
-                row |= {"step": "classifier", "reason": "low_edu_score"}
+        for row, score in zip(rows, scores.tolist(), strict=True):
+            self._judge_score(row, score, "classifier")
         rows.clear()
+
+    def _judge_score(self, row: dict, score: float, by: str) -> None:
+        from .classifier.metrics import to_class
+
+        rounded = int(to_class([score])[0])
+        row |= {"edu_score": round(score, 4), "edu_int_score": rounded, "score_by": by}
+        if rounded >= self.config.threshold:
+            self._lookup(row)
+        else:
+            row |= {"step": "classifier", "reason": "low_edu_score"}
 
     def _lookup(self, row: dict) -> None:
         if self.index is not None and (hit := self.index.find(row["text"])) is not None:
@@ -214,6 +226,7 @@ class FilterSummary:
     unreadable: Counter = field(default_factory=Counter)
     repaired: Counter = field(default_factory=Counter)  # kept, e.g. invalid_utf8 -> U+FFFD
     scores: Counter = field(default_factory=Counter)  # edu_int_score -> documents scored
+    score_by: Counter = field(default_factory=Counter)  # "grader"/"classifier" -> documents
     shards: int = 0
     workers: int = 1
     judge_s: float = 0.0  # worker seconds in steps 1, 2 and the 13-gram lookup
@@ -230,11 +243,22 @@ class FilterSummary:
             "unreadable": dict(self.unreadable),
             "repaired": dict(self.repaired),
             "scores": {str(k): self.scores[k] for k in sorted(self.scores)},
+            "score_by": dict(self.score_by),
             "shards": self.shards,
             "workers": self.workers,
             "judge_s": round(self.judge_s, 2),
             "wall_s": round(self.wall_s, 2),
         }
+
+
+def graded_scores(config: WebFilterConfig) -> dict[str, float]:
+    """Document id -> the grader's score, from --annotations (read as a classifier's labels)."""
+    if not config.annotations:
+        return {}
+    from .classifier.labels import read_labeled
+
+    labeled = read_labeled(config.annotations, "auto")
+    return dict(zip(labeled.ids, labeled.scores, strict=True))
 
 
 def check_filter(config: WebFilterConfig) -> list[list[Path]]:
@@ -250,6 +274,14 @@ def check_filter(config: WebFilterConfig) -> list[list[Path]]:
         from .classifier import Classifier
 
         Classifier.load(config.classifier)
+    if config.annotations:
+        if config.classifier is None:
+            raise ValueError("--annotations needs --classifier: it scores the documents the "
+                             "grader did not")  # fmt: skip
+        for path in config.annotations:
+            if not path.exists():
+                raise ValueError(f"--annotations {path}: no such file or folder")
+        graded_scores(config)  # a bad row is named now, not in a worker
     shards = shards_of(config)
     if not shards:
         raise ValueError(f"{', '.join(map(str, config.inputs))}: no input file")
@@ -335,6 +367,7 @@ def _run(config: WebFilterConfig, rules, tasks, tmp: Path, summary: FilterSummar
             summary.documents += 1
             if row["edu_int_score"] is not None:
                 summary.scores[row["edu_int_score"]] += 1
+                summary.score_by[row["score_by"]] += 1
             if row["reason"] is None and dedup is not None:
                 verdict = dedup.check(Document(row["id"], row["text"], row["source"]))
                 if not verdict.kept:

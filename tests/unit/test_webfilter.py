@@ -168,3 +168,34 @@ def test_text_files_are_batched_into_shards(tmp_path):
     (tmp_path / "z.jsonl").write_text("{}")
     config = WebFilterConfig(inputs=[tmp_path], out=tmp_path / "out", dedup="exact")
     assert [len(s) for s in shards_of(config)] == [3, 1]
+
+
+def test_a_graders_annotation_outranks_the_classifier_where_it_exists(tmp_path, web, classifier):
+    run(tmp_path, web, classifier, "plain")
+    kept = rows(tmp_path / "plain")
+    low = [r for r in rows(tmp_path / "plain", "rejected") if r["reason"] == "low_edu_score"]
+    assert kept and low and all(r["score_by"] == "classifier" for r in kept + low)
+    up, down = low[0], kept[0]
+    annotations = tmp_path / "annotations.jsonl"
+    annotations.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": down["id"], "text": down["text"], "score": 0, "score_expected": 0.4},
+        {"id": up["id"], "text": up["text"], "score": 5, "score_expected": 4.6},
+        {"id": "not-in-the-input", "text": "x", "score": 5, "score_expected": 5.0},
+    ]))  # fmt: skip
+    summary = run(tmp_path, web, classifier, "graded", annotations=[annotations])
+    now = {r["id"]: r for r in rows(tmp_path / "graded")}
+    dropped = {r["id"]: r for r in rows(tmp_path / "graded", "rejected")}
+    assert now[up["id"]]["edu_score"] == 4.6 and now[up["id"]]["score_by"] == "grader"
+    assert dropped[down["id"]]["reason"] == "low_edu_score"
+    assert dropped[down["id"]]["edu_score"] == 0.4 and dropped[down["id"]]["score_by"] == "grader"
+    assert summary.score_by["grader"] == 2 and summary.score_by["classifier"] >= len(kept) - 1
+    assert "2 by the grader" in (tmp_path / "graded" / "README.md").read_text()
+
+    with pytest.raises(ValueError, match="--annotations needs --classifier"):
+        filter_web(WebFilterConfig(inputs=[web], out=tmp_path / "x", heuristics=True,
+                                   annotations=[annotations]), log=str)  # fmt: skip
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "a", "text": "x", "score": 9}) + "\n")
+    with pytest.raises(ValueError, match="bad.jsonl.*score"):
+        run(tmp_path, web, classifier, "bad", annotations=[bad])
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "x").exists()
