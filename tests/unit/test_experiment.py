@@ -255,3 +255,19 @@ def test_the_flow_runs_the_same_experiment_and_refuses_bad_flags_in_one_line(
         flow_main(["--out", str(tmp_path / "x"), "--web", str(tmp_path / "nothing")])
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip().endswith("nothing: no such file or folder")
+
+
+def test_the_deployment_builds_a_valid_experiment():
+    import yaml
+
+    from flows.options import build
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
+    (deployment,) = [d for d in spec["deployments"]
+                     if d["entrypoint"] == "flows/experiment.py:experiment_flow"]  # fmt: skip
+    given = deployment["parameters"]
+    config = build(ExperimentConfig, given["options"], out=Path(given["out"]),
+                   web=[Path(p) for p in given["web"]])  # fmt: skip
+    assert config.grader == "embedded-large" and config.seeds == 3 and config.arm_list() == [
+        "unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1"
+    ]  # fmt: skip

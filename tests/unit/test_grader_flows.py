@@ -54,7 +54,8 @@ def test_deployments_pass_parameters_their_flows_take():
     entries = {d["entrypoint"]: d for d in spec["deployments"]}
     for entrypoint in ("flows/annotate.py:annotate_flow",
                        "flows/train_classifier.py:train_classifier_flow",
-                       "flows/filter_web.py:filter_web_flow"):  # fmt: skip
+                       "flows/filter_web.py:filter_web_flow",
+                       "flows/experiment.py:experiment_flow"):  # fmt: skip
         deployment = entries[entrypoint]
         assert "schedules" not in deployment and deployment["work_pool"]["name"] == "schoolhouse"
         path, name = entrypoint.split(":")
