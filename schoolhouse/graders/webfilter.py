@@ -153,7 +153,7 @@ class ShardJudge:
             if reason:
                 row |= {"step": "heuristics", "reason": reason}
             elif row["id"] in self.graded:
-                self._judge_score(row, self.graded[row["id"]], "grader")
+                self._judge_score(row, *self.graded[row["id"]], "grader")
             elif self.classifier is not None:
                 waiting.append(row)
                 if len(waiting) >= SCORE_BATCH:
@@ -173,15 +173,15 @@ class ShardJudge:
         if not rows:
             return
 
-        scores = self.classifier.score([r["text"] for r in rows])
-        for row, score in zip(rows, scores.tolist(), strict=True):
-            self._judge_score(row, score, "classifier")
-        rows.clear()
-
-    def _judge_score(self, row: dict, score: float, by: str) -> None:
         from .classifier.metrics import to_class
 
-        rounded = int(to_class([score])[0])
+        scores = self.classifier.score([r["text"] for r in rows])
+        classes = to_class(scores).tolist()
+        for row, score, rounded in zip(rows, scores.tolist(), classes, strict=True):
+            self._judge_score(row, score, rounded, "classifier")
+        rows.clear()
+
+    def _judge_score(self, row: dict, score: float, rounded: int, by: str) -> None:
         row |= {"edu_score": round(score, 4), "edu_int_score": rounded, "score_by": by}
         if rounded >= self.config.threshold:
             self._lookup(row)
@@ -251,14 +251,17 @@ class FilterSummary:
         }
 
 
-def graded_scores(config: WebFilterConfig) -> dict[str, float]:
-    """Document id -> the grader's score, from --annotations (read as a classifier's labels)."""
+def graded_scores(config: WebFilterConfig) -> dict[str, tuple[float, int]]:
+    """Document id -> the grader's score and its rounding, from --annotations (read as a
+    classifier's labels)."""
     if not config.annotations:
         return {}
     from .classifier.labels import read_labeled
+    from .classifier.metrics import to_class
 
     labeled = read_labeled(config.annotations, "auto")
-    return dict(zip(labeled.ids, labeled.scores, strict=True))
+    rounded = to_class(labeled.scores).tolist()
+    return dict(zip(labeled.ids, zip(labeled.scores, rounded, strict=True), strict=True))
 
 
 def check_filter(config: WebFilterConfig) -> list[list[Path]]:
