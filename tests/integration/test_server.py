@@ -80,7 +80,11 @@ def test_sigkill_midway_then_rerun_finishes_exactly(teacher_server, tmp_path):
         # the journal for a moment
         ids = {r["id"] for r in all_rows(out)}
         for journal in journals:
-            for line in journal.read_text().splitlines():
+            try:
+                text = journal.read_text()
+            except FileNotFoundError:  # sealed into a shard since the glob: counted next time
+                continue
+            for line in text.splitlines():
                 with contextlib.suppress(ValueError, KeyError):  # a torn last line
                     ids.add(json.loads(line)["id"])
         written = len(ids)
