@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.options import build, command
+from flows.options import build, command, on_runner
 from schoolhouse.config import AnnotateConfig
 from schoolhouse.graders.annotation import annotate, prepare_annotation
 from schoolhouse.teacher import TeacherError
@@ -45,8 +45,8 @@ def annotate_flow(
     config = build(AnnotateConfig, options, inputs=[Path(p) for p in inputs], n=n, out=Path(out),
                    teacher=teacher)  # fmt: skip
     logger = get_run_logger()
-    logger.info("%d documents to score into %s", check(config), out)
-    summary = score(config)
+    logger.info("%d documents to score into %s", check.submit(config).result(), out)
+    summary = score.submit(config).result()
     logger.info("scored %d, rejected %s, histogram %s",
                 summary["scored"], summary["rejected"], summary["histogram"])  # fmt: skip
     return summary
@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.annotate`: the options of `schoolhouse annotate`, then the flow."""
 
     def run(config: AnnotateConfig, values: dict) -> None:
-        annotate_flow(inputs=values.pop("inputs"), n=values.pop("n"), out=values.pop("out"),
-                      options=values)  # fmt: skip
+        flow = on_runner(annotate_flow, config.runner)
+        inputs, out = [str(p) for p in values.pop("inputs")], str(values.pop("out"))
+        flow(inputs=inputs, n=values.pop("n"), out=out, options=values)
 
     from schoolhouse.cli.graders import ANNOTATE_SHORT
 

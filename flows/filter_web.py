@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.options import build, command
+from flows.options import build, command, on_runner
 from schoolhouse.config import WebFilterConfig
 from schoolhouse.graders.webfilter import check_filter
 from schoolhouse.jobs import filter_web
@@ -42,7 +42,8 @@ def filter_web_flow(
     workers: int | None = None,
     options: dict | None = None,
 ) -> dict:
-    """None takes WebFilterConfig's default (no heuristics, no dedup: name the steps you want);
+    """Tasks are submitted to the flow's task runner (prefect-ray's under `--runner ray`).
+    None takes WebFilterConfig's default (no heuristics, no dedup: name the steps you want);
     `options` sets any other field (max_bytes, shard_size, license)."""
     config = build(
         WebFilterConfig, options, inputs=[Path(p) for p in inputs], out=Path(out),
@@ -50,8 +51,8 @@ def filter_web_flow(
         decontaminate=decontaminate, heuristics=heuristics, rules=rules, workers=workers,
     )  # fmt: skip
     logger = get_run_logger()
-    logger.info("%d input shards", check(config))
-    summary = run_filter(config)
+    logger.info("%d input shards", check.submit(config).result())
+    summary = run_filter.submit(config).result()
     logger.info(
         "kept %d of %d; funnel %s", summary["kept"], summary["documents"], summary["funnel"]
     )
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.filter_web`: the options of `schoolhouse filter`, then the flow."""
 
     def run(config: WebFilterConfig, values: dict) -> None:
-        filter_web_flow(inputs=values.pop("inputs"), out=values.pop("out"), options=values)
+        flow = on_runner(filter_web_flow, config.runner)
+        inputs, out = [str(p) for p in values.pop("inputs")], str(values.pop("out"))
+        flow(inputs=inputs, out=out, options=values)
 
     command(WebFilterConfig, run, "filter-web", None, argv, arguments="inputs")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from flows.options import command
+from flows.options import command, on_runner
 from schoolhouse import jobs
 from schoolhouse.config import GenerateConfig
 from schoolhouse.lessons.generation import prepare
@@ -41,8 +41,10 @@ def generate(config: GenerateConfig) -> dict:
 
 def run(config: GenerateConfig) -> dict:
     logger = get_run_logger()
-    logger.info("%d of %d prompts to run into %s", check(config), config.n, config.out)
-    summary = generate(config)
+    logger.info(
+        "%d of %d prompts to run into %s", check.submit(config).result(), config.n, config.out
+    )
+    summary = generate.submit(config).result()
     logger.info(
         "kept %d, rejected %s, %.0f output tok/s",
         summary["kept"],
@@ -56,4 +58,7 @@ def main(config_type: type[GenerateConfig], flow, argv: list[str] | None = None)
     """`python -m flows.generate_KIND`: the options of `schoolhouse generate KIND`, then the flow."""
     from schoolhouse.cli import STORY_SHORT
 
-    command(config_type, lambda config, values: flow(options=values), flow.name, STORY_SHORT, argv)
+    def run(config: GenerateConfig, values: dict) -> None:
+        on_runner(flow, config.runner)(options=values)
+
+    command(config_type, run, flow.name, STORY_SHORT, argv)

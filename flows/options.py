@@ -8,15 +8,47 @@ from the same config type, so the two never disagree on a default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 
 def build(config_type: type[BaseModel], options: dict | None, **given: Any) -> BaseModel:
-    """The config from a flow's parameters; None leaves a field at the config's default."""
+    """The config from a flow's parameters; None leaves a field at the config's default. Under
+    `runner: ray` its paths are made absolute: tasks and actors run in other processes, perhaps
+    on other machines, that do not share this one's working folder."""
     values = {k: v for k, v in given.items() if v is not None} | (options or {})
-    return config_type(**values)
+    config = config_type(**values)
+    if getattr(config, "runner", "local") == "ray":
+        from schoolhouse.cluster import absolute
+
+        update = {}
+        for name, value in config:
+            if isinstance(value, Path):
+                update[name] = absolute(value)
+            elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+                update[name] = [absolute(v) for v in value]
+        config = config.model_copy(update=update)
+    return config
+
+
+def on_runner(flow, runner: str | None):
+    """The flow, with its tasks on the Ray cluster that RAY_ADDRESS names (prefect-ray's task
+    runner) under `--runner ray`; as it is otherwise. The cluster is joined first, so a missing
+    one fails in one line before any task."""
+    if runner != "ray":
+        return flow
+    from prefect_ray import RayTaskRunner
+
+    from schoolhouse.cli.options import fail
+    from schoolhouse.cluster import ClusterError, connect
+
+    try:
+        connect()
+    except ClusterError as e:
+        fail(str(e))
+    return flow.with_options(task_runner=RayTaskRunner())
 
 
 def command(

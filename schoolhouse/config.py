@@ -10,8 +10,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .student.config import Preset  # plain data: no torch
 from .teacher import Sampling
 
+RUNNER_HELP = (
+    "where the work runs: 'local' (this machine) or 'ray' (the Ray cluster that RAY_ADDRESS names)"
+)
 
-class GenerateConfig(BaseModel):
+
+class TeacherRunner(BaseModel):
+    """Where a teacher-driven job's requests run (`cluster/teacher.py` for Ray)."""
+
+    runner: Literal["local", "ray"] = Field("local", description=RUNNER_HELP)
+    actors: int = Field(
+        1,
+        ge=1,
+        description="with --runner ray: teacher engines, one per Ray actor, each started once",
+    )
+
+
+class GenerateConfig(TeacherRunner):
     """What every `schoolhouse generate` job shares: prompts, teacher, sampling, refinement, output."""
 
     model_config = ConfigDict(extra="forbid")
@@ -242,7 +257,7 @@ class ExercisesConfig(GenerateConfig):
 RETRY_TEMPERATURE = 0.7
 
 
-class AnnotateConfig(BaseModel):
+class AnnotateConfig(TeacherRunner):
     """`schoolhouse annotate`: the teacher scores documents for educational value (0-5)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -372,7 +387,10 @@ class WebFilterConfig(BaseModel):
     decontaminate: str = Field(
         "", description="comma-separated benchmarks whose 13-grams drop a document: humaneval"
     )
-    workers: int = Field(1, ge=1, description="processes for heuristics and scoring")
+    workers: int = Field(
+        1, ge=1, description="processes for heuristics and scoring (Ray actors with --runner ray)"
+    )
+    runner: Literal["local", "ray"] = Field("local", description=RUNNER_HELP)
     max_bytes: int = Field(1_000_000, gt=0, description="skip input documents larger than this")
     shard_size: int = Field(10_000, gt=0, description="rows per output Parquet shard")
     license: str = Field("other", description="license of the dataset, for its card")

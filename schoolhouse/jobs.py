@@ -83,7 +83,10 @@ def filter_web(config: WebFilterConfig, log=print):
     from .graders import webfilter
 
     rules = web_rules(config.rules) if config.heuristics else None
-    return webfilter.filter_web(config, rules, log)
+    cluster = None
+    if config.runner == "ray":
+        from .cluster.webfilter import judged_on_cluster as cluster
+    return webfilter.filter_web(config, rules, log, cluster)
 
 
 @dataclass(frozen=True)

@@ -92,5 +92,15 @@ def with_teacher(
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
     job = prepare(config, given)
     with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options,
-                     check) as opened:  # fmt: skip
+                     check, opener_for(config)) as opened:  # fmt: skip
         return run(job, opened, progress)
+
+
+def opener_for(config) -> Callable[[TeacherSpec, dict], Teacher] | None:
+    """How the job's teacher is opened: on the Ray cluster's actors under `--runner ray`
+    (`cluster/teacher.py`), in this process otherwise (None)."""
+    if getattr(config, "runner", "local") != "ray":
+        return None
+    from .cluster.teacher import RayTeacher
+
+    return lambda spec, settings: RayTeacher(spec, settings, config.actors)

@@ -37,7 +37,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -122,6 +122,12 @@ class MinHasher:
         return (lowest >> np.uint64(32)).astype(np.uint32)
 
 
+class Fingerprint(NamedTuple):
+    digest: bytes  # blake2b-128 of the normalized text: exact duplicates share it
+    keys: list[int]  # one per LSH band; empty when near dedup is off or the text is empty
+    signature: np.ndarray | None  # the MinHash signature (uint32), None with no keys
+
+
 class Deduplicator:
     """Tells, for each document fed to it, whether it duplicates an earlier kept one."""
 
@@ -155,20 +161,49 @@ class Deduplicator:
         verdict = self.check(record)
         return True if verdict.kept else (False, verdict.reason)
 
-    def check(self, record: Record) -> Verdict:
-        verdict = self._check(record)
+    def check(self, record: Record, fingerprint: Fingerprint | None = None) -> Verdict:
+        """The verdict on `record` (its `fingerprint` when already computed), which is indexed
+        when kept."""
+        verdict = self._check(record, fingerprint)
         self.counts[verdict.reason or "kept"] += 1
         return verdict
 
-    def _check(self, record: Record) -> Verdict:
-        text = normalize(record.text)
-        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    def fingerprint(self, text: str) -> Fingerprint:
+        """What `check` compares: the normalized text's digest and, for near dedup, its MinHash
+        signature and band keys. Computed anywhere (a worker, another node) with the same
+        settings, it is the same value."""
+        text = normalize(text)
+        return self._near(text, hashlib.blake2b(text.encode(), digest_size=16).digest())
+
+    def _near(self, text: str, digest: bytes) -> Fingerprint:
+        if not (self.near and text):
+            return Fingerprint(digest, [], None)
+        signature = self.hasher.signature(text.split())
+        return Fingerprint(digest, self._band_keys(signature), signature)
+
+    def collision_keys(self, fingerprint: Fingerprint) -> np.ndarray:
+        """64-bit keys such that two documents can be duplicates of each other only if they
+        share one: the digest's first 8 bytes and each band key mixed with its band. A document
+        sharing no key with any other is kept by `check` whatever else it is fed, and changes no
+        other verdict (it enters no bucket another document looks in): so only the documents
+        that share a key need the sequential pass, which is how the cluster runner dedups
+        (`cluster/webfilter.py`). A chance collision only adds a document to that pass."""
+        keys = [int.from_bytes(fingerprint.digest[:8], "little")] if self.exact else []
+        for band, key in enumerate(fingerprint.keys):
+            keys.append((key * 0x9E3779B97F4A7C15 + band + 1) & 0xFFFFFFFFFFFFFFFF)
+        return np.array(keys, dtype=np.uint64)
+
+    def _check(self, record: Record, fingerprint: Fingerprint | None = None) -> Verdict:
+        if fingerprint is None:
+            text = normalize(record.text)
+            digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        else:
+            digest = fingerprint.digest
         if self.exact and digest in self._exact:
             return Verdict("exact_duplicate", self._exact[digest])
-        keys, signature = [], None
-        if self.near and text:
-            signature = self.hasher.signature(text.split())
-            keys = self._band_keys(signature)
+        # the MinHash only when the digest did not settle it
+        digest, keys, signature = fingerprint or self._near(text, digest)
+        if keys:
             for band, key in zip(self._bands, keys, strict=True):
                 found = band.get(key)
                 for index in [found] if isinstance(found, int) else found or ():

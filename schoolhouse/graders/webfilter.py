@@ -142,6 +142,13 @@ class ShardJudge:
             self.index = NgramIndex.from_benchmarks(config.decontaminate.split(","))
 
     def judge(self, files: list[Path], stage: Path) -> dict:
+        """Judge a shard into a staging Parquet file; return its figures."""
+        stats, rows = self.judge_rows(files)
+        pq.write_table(pa.Table.from_pylist(rows, STAGE_SCHEMA), stage, compression="zstd")
+        return stats
+
+    def judge_rows(self, files: list[Path]) -> tuple[dict, list[dict]]:
+        """A shard's documents as staging rows (STAGE_SCHEMA), in input order, and its figures."""
         started = time.perf_counter()
         reader = DocumentReader(max_bytes=self.config.max_bytes)
         rows: list[dict] = []
@@ -161,13 +168,12 @@ class ShardJudge:
             else:
                 self._lookup(row)
         self._score(waiting)
-        pq.write_table(pa.Table.from_pylist(rows, STAGE_SCHEMA), stage, compression="zstd")
         return {
             "documents": len(rows),
             "unreadable": dict(reader.skipped),
             "repaired": dict(reader.repaired),
             "seconds": time.perf_counter() - started,
-        }
+        }, rows
 
     def _score(self, rows: list[dict]) -> None:
         if not rows:
@@ -229,6 +235,9 @@ class FilterSummary:
     score_by: Counter = field(default_factory=Counter)  # "grader"/"classifier" -> documents
     shards: int = 0
     workers: int = 1
+    runner: str = "local"
+    dedup_candidates: int | None = None  # --runner ray: documents the sequential dedup saw
+    shuffle_bytes: int = 0  # --runner ray: collision keys exchanged between stages
     judge_s: float = 0.0  # worker seconds in steps 1, 2 and the 13-gram lookup
     wall_s: float = 0.0
 
@@ -246,6 +255,12 @@ class FilterSummary:
             "score_by": dict(self.score_by),
             "shards": self.shards,
             "workers": self.workers,
+            "runner": self.runner,
+            **(
+                {"dedup_candidates": self.dedup_candidates, "shuffle_bytes": self.shuffle_bytes}
+                if self.runner != "local"
+                else {}
+            ),
             "judge_s": round(self.judge_s, 2),
             "wall_s": round(self.wall_s, 2),
         }
@@ -291,8 +306,12 @@ def check_filter(config: WebFilterConfig) -> list[list[Path]]:
     return shards
 
 
-def filter_web(config: WebFilterConfig, rules: Rules | None, log=print) -> FilterSummary:
-    """Run the named steps; `rules` is required when `config.heuristics` is set."""
+def filter_web(
+    config: WebFilterConfig, rules: Rules | None, log=print, cluster: Callable | None = None
+) -> FilterSummary:
+    """Run the named steps; `rules` is required when `config.heuristics` is set, `cluster` (the
+    judging and dedup candidates on a cluster: `cluster.webfilter.judged_on_cluster`) when
+    `config.runner` is not local."""
     if config.heuristics and (rules is None or rules.name != config.rules):
         raise ValueError(
             f"--heuristics with rule set {config.rules!r} needs its checks passed in "
@@ -300,10 +319,10 @@ def filter_web(config: WebFilterConfig, rules: Rules | None, log=print) -> Filte
         )
     # a second run on the same --out is refused; the temp folder is this run's alone
     with locked(config.out):
-        return _filter_web(config, rules, log)
+        return _filter_web(config, rules, log, cluster)
 
 
-def _filter_web(config: WebFilterConfig, rules: Rules | None, log) -> FilterSummary:
+def _filter_web(config: WebFilterConfig, rules: Rules | None, log, cluster) -> FilterSummary:
     shards = check_filter(config)
     out = config.out
     tmp = temp_sibling(out)
@@ -312,8 +331,17 @@ def _filter_web(config: WebFilterConfig, rules: Rules | None, log) -> FilterSumm
     summary = FilterSummary(str(out), steps_of(config), shards=len(shards), workers=config.workers)
     started = time.perf_counter()
     try:
-        tasks = [(files, stage / f"shard-{i:05d}.parquet") for i, files in enumerate(shards)]
-        _run(config, rules, tasks, tmp, summary, log)
+        if config.runner != "local":
+            if cluster is None:
+                raise ValueError(
+                    f"--runner {config.runner}: run it through "
+                    "schoolhouse.jobs.filter_web, which hands over the runner"
+                )
+            results, in_dedup = cluster(config, rules, shards, summary, log)
+        else:
+            tasks = [(files, stage / f"shard-{i:05d}.parquet") for i, files in enumerate(shards)]
+            results, in_dedup = _results(config, rules, tasks), None
+        _run(config, results, len(shards), tmp, summary, log, in_dedup)
         if summary.documents == 0:  # no finished, empty dataset for empty or unreadable inputs
             skipped = ", ".join(f"{r} {c}" for r, c in summary.unreadable.most_common())
             raise ValueError(
@@ -332,8 +360,18 @@ def _filter_web(config: WebFilterConfig, rules: Rules | None, log) -> FilterSumm
     return summary
 
 
-def _results(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tuple[dict, Path]]:
-    """Judged shards in input order, from worker processes when there are several."""
+def _results(
+    config: WebFilterConfig, rules: Rules | None, tasks
+) -> Iterator[tuple[dict, pa.Table]]:
+    """Judged shards (figures, staging table) in input order, from worker processes when there
+    are several."""
+    for stats, stage in _judged(config, rules, tasks):
+        table = pq.read_table(stage)
+        stage.unlink()
+        yield stats, table
+
+
+def _judged(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tuple[dict, Path]]:
     workers = min(config.workers, len(tasks))
     if workers <= 1:
         judge = ShardJudge(config, rules)
@@ -352,7 +390,19 @@ def _results(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tu
         yield from zip(pool.map(_judge_in_worker, tasks), (s for _, s in tasks), strict=True)
 
 
-def _run(config: WebFilterConfig, rules, tasks, tmp: Path, summary: FilterSummary, log) -> None:
+def _run(
+    config: WebFilterConfig,
+    results: Iterator[tuple[dict, pa.Table]],
+    shards: int,
+    tmp: Path,
+    summary: FilterSummary,
+    log,
+    in_dedup: Callable[[int, int], bool] | None = None,
+) -> None:
+    """Dedup, decontamination and writing, over judged shards in input order. `in_dedup(shard,
+    row)` tells which documents the sequential dedup pass must see (None: all): the others
+    share no collision key with any document (`Deduplicator.collision_keys`), so they are kept
+    and need no index entry."""
     dedup = None
     if config.dedup:
         from .dedup import Deduplicator
@@ -362,16 +412,20 @@ def _run(config: WebFilterConfig, rules, tasks, tmp: Path, summary: FilterSummar
     kept = ShardWriter(tmp / "data", KEPT_SCHEMA, config.shard_size)
     rejected = ShardWriter(tmp / "rejected", REJECTED_SCHEMA, config.shard_size)
     left = Counter()  # step -> documents that passed it
-    for done, (stats, stage) in enumerate(_results(config, rules, tasks), start=1):
+    for shard, (stats, table) in enumerate(results):
         summary.judge_s += stats["seconds"]
         summary.unreadable.update(stats["unreadable"])
         summary.repaired.update(stats["repaired"])
-        for row in pq.read_table(stage).to_pylist():
+        for position, row in enumerate(table.to_pylist()):
             summary.documents += 1
             if row["edu_int_score"] is not None:
                 summary.scores[row["edu_int_score"]] += 1
                 summary.score_by[row["score_by"]] += 1
-            if row["reason"] is None and dedup is not None:
+            if (
+                row["reason"] is None
+                and dedup is not None
+                and (in_dedup is None or in_dedup(shard, position))
+            ):
                 verdict = dedup.check(Document(row["id"], row["text"], row["source"]))
                 if not verdict.kept:
                     row |= {"step": "dedup", "reason": verdict.reason}
@@ -386,8 +440,7 @@ def _run(config: WebFilterConfig, rules, tasks, tmp: Path, summary: FilterSummar
             else:
                 summary.kept += 1
                 kept.add(row)
-        stage.unlink()
-        log(f"shard {done}/{len(tasks)}: {summary.documents} documents, {summary.kept} kept")
+        log(f"shard {shard + 1}/{shards}: {summary.documents} documents, {summary.kept} kept")
     kept.flush()
     rejected.flush()
     summary.funnel = [("input", summary.documents)] + [(s, left[s]) for s in summary.steps]

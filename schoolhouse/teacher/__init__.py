@@ -71,16 +71,19 @@ def teacher_for(
     config,
     options: dict | None = None,
     check: Callable[[Teacher], None] | None = None,
+    opener: Callable[[TeacherSpec, dict], Teacher] | None = None,
 ) -> Iterator[Teacher | None]:
     """The given teacher; else, when there is work (`needed`), one opened from `spec` with the
-    job config's engine settings, checked by `check` before any work, closed after. None when
+    job config's engine settings (by `opener(spec, settings)` when given: a Ray cluster's
+    actors under `--runner ray`), checked by `check` before any work, closed after. None when
     there is no work and no teacher was given."""
     if given is not None or not needed:
         yield given
         return
     settings = {"concurrency": config.concurrency, "kv_cache_gib": config.kv_cache_gib,
                 "seed": config.seed}  # fmt: skip
-    teacher = spec.open(**(settings | (options or {})))
+    settings |= options or {}
+    teacher = opener(spec, settings) if opener is not None else spec.open(**settings)
     try:
         if check is not None:
             check(teacher)

@@ -25,7 +25,7 @@ def test_dockerfiles_pass_hadolint(dockerfile):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("profiles", [[], ["gpu"], ["cpu"]])
+@pytest.mark.parametrize("profiles", [[], ["gpu"], ["cpu"], ["ray"]])
 def test_compose_file_is_valid_under_each_profile(profiles):
     flags = [f for p in profiles for f in ("--profile", p)]
     cmd = [
@@ -42,6 +42,26 @@ def test_compose_file_is_valid_under_each_profile(profiles):
     assert {"postgres", "prefect-server", "worker"} <= services
     assert ("teacher-gpu" in services) == ("gpu" in profiles)
     assert ("teacher-cpu" in services) == ("cpu" in profiles)
+    assert ("ray-head" in services) == ("ray-worker" in services) == ("ray" in profiles)
+
+
+def test_ray_profile_is_a_cluster_on_the_worker_data_volume():
+    import yaml
+
+    services = yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+    head, node, worker = services["ray-head"], services["ray-worker"], services["worker"]
+    for service in (head, node):
+        assert service["profiles"] == ["ray"]
+        assert service["build"] == worker["build"]  # the worker's image: same python and ray
+        assert "data:/data" in service["volumes"] and "data:/data" in worker["volumes"]
+        assert service["shm_size"]  # the object store lives in /dev/shm
+    assert head["command"][:3] == ["ray", "start", "--head"]
+    assert head["ports"] == ["127.0.0.1:8265:8265"]
+    assert "ray-head:6379" in head["healthcheck"]["test"]
+    assert node["command"][:4] == ["ray", "start", "--address", "ray-head:6379"]
+    assert node["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    assert "container_name" not in node and "ports" not in node  # --scale ray-worker=N
+    assert worker["environment"]["RAY_ADDRESS"] == "${RAY_ADDRESS:-}"
 
 
 def test_dockerfiles_copy_every_package_the_distribution_ships():
