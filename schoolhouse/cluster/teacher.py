@@ -4,10 +4,10 @@
     for completion in teacher.generate(requests): ...     # as any teacher, in finishing order
 
 An actor opens its engine (in-process vLLM on its node's GPU or CPU, or a client to a server)
-once, when the pool starts, never per request; requests go to the actors in chunks, a few in
-flight per actor so that an engine never waits between chunks. Generation and annotation take
-this teacher unchanged (`teacher_for` opens it under `--runner ray`), so their journal, resume
-and rows are the local run's: the driver writes every row as its chunk comes back, and a killed
+once, when the pool starts, never per request. Requests go to the actors in chunks, two queued
+per actor, and each completion streams back to the driver the moment it finishes. Generation and
+annotation take this teacher unchanged (`runner.opener_for` opens it under `--runner ray`), so
+their journal, resume and rows are the local run's: the driver writes every row, and a killed
 job resumes with the same command, asking only for what has no row. The same request samples
 the same text on any actor (its seed is in the request).
 """
@@ -23,8 +23,8 @@ import ray
 from ..teacher import Completion, Request, TeacherError, TeacherSpec
 from . import connect
 
-CHUNK = 32  # requests per actor call: small enough to show progress and lose little to a kill
-IN_FLIGHT = 3  # chunks queued per actor: the engine's window stays full between calls
+CHUNK = 128  # requests per actor call; each completion streams back the moment it finishes
+IN_FLIGHT = 2  # calls queued per actor: the next chunk starts as soon as one ends
 
 
 @ray.remote(max_restarts=2, max_task_retries=2)
@@ -35,8 +35,8 @@ class TeacherActor:
     def name(self) -> str:
         return self.teacher.name
 
-    def generate(self, requests: list[Request]) -> list[Completion]:
-        return list(self.teacher.generate(requests))
+    def generate(self, requests: list[Request]) -> Iterator[Completion]:
+        yield from self.teacher.generate(requests)  # streamed: each as it finishes
 
     def close(self) -> None:
         self.teacher.close()
@@ -59,27 +59,29 @@ class RayTeacher:
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         source = iter(requests)
-        flying: dict = {}  # ObjectRef -> the actor working on it
+        streams: dict = {}  # a call's stream of completions -> the actor it runs on
+        seen: set[str] = set()  # a retried call (its actor restarted) streams its chunk again
 
-        def send(actor) -> bool:
+        def send(actor) -> None:
             chunk = list(islice(source, CHUNK))
             if chunk:
-                flying[actor.generate.remote(chunk)] = actor
-            return bool(chunk)
+                streams[actor.generate.options(num_returns="streaming").remote(chunk)] = actor
 
         for actor in self.actors:
             for _ in range(IN_FLIGHT):
-                if not send(actor):
-                    break
-        while flying:
-            done, _ = ray.wait(list(flying), num_returns=1)
-            actor = flying.pop(done[0])
+                send(actor)
+        while streams:
+            ready, _ = ray.wait(list(streams), num_returns=1)
             try:
-                completions = ray.get(done[0])
+                completion = ray.get(next(ready[0]))
+            except StopIteration:
+                send(streams.pop(ready[0]))
+                continue
             except ray.exceptions.RayError as e:
                 raise TeacherError(f"a teacher actor failed: {e}") from None
-            send(actor)
-            yield from completions
+            if completion.request_id not in seen:
+                seen.add(completion.request_id)
+                yield completion
 
     def close(self) -> None:
         for actor in self.actors:
