@@ -24,6 +24,7 @@ rename at the end, as in the local run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class Judge:
         partition's keys are a 2 x n uint64 array: collision keys and document positions."""
         stats, rows = self.judge.judge_rows(files)
         table = pa.Table.from_pylist(rows, STAGE_SCHEMA)
+        started = time.perf_counter()
         keys, positions = [], []
         if self.dedup is not None:
             for row_index, row in enumerate(rows):
@@ -77,6 +79,7 @@ class Judge:
         part = keys % np.uint64(self.partitions)
         blocks = [np.stack([keys[part == p], positions[part == p]]) for p in range(self.partitions)]
         stats["shuffle_bytes"] = sum(b.nbytes for b in blocks)
+        stats["fingerprint_s"] = time.perf_counter() - started
         return (stats, table, *blocks)
 
 
@@ -101,6 +104,7 @@ def judged_on_cluster(
 ) -> tuple[Iterator[tuple[dict, pa.Table]], Callable[[int, int], bool] | None]:  # fmt: skip
     """Judge every shard on the cluster and find the dedup candidates; return the judged shards
     (in input order, fetched one at a time) and the test of which rows the dedup pass sees."""
+    started = time.perf_counter()
     connect()
     config = config.model_copy(update={
         "inputs": [absolute(p) for p in config.inputs],
@@ -127,16 +131,21 @@ def judged_on_cluster(
         chosen = set(np.concatenate(found).tolist()) if found else set()
         summary.dedup_candidates = len(chosen)
         in_dedup = lambda shard, row: position(shard, row) in chosen  # noqa: E731
+    # judging and the shuffle overlap; without dedup the driver starts on the first shard
+    summary.stage_s["judge_and_shuffle"] = time.perf_counter() - started
 
     def results() -> Iterator[tuple[dict, pa.Table]]:
+        resolving = time.perf_counter()
         try:
             for i, refs in enumerate(outputs):
                 stats, table = ray.get(refs[:2])
                 summary.shuffle_bytes += stats.pop("shuffle_bytes")
+                summary.stage_s["fingerprint_cpu"] += stats.pop("fingerprint_s")
                 outputs[i] = None  # the shard's objects can be freed
                 yield stats, table
         finally:
             for actor in actors:
                 ray.kill(actor)
+            summary.stage_s["resolve_and_write"] = time.perf_counter() - resolving
 
     return results(), in_dedup

@@ -238,6 +238,8 @@ class FilterSummary:
     runner: str = "local"
     dedup_candidates: int | None = None  # --runner ray: documents the sequential dedup saw
     shuffle_bytes: int = 0  # --runner ray: collision keys exchanged between stages
+    # --runner ray: wall seconds of its stages, and worker seconds spent fingerprinting
+    stage_s: Counter = field(default_factory=Counter)
     judge_s: float = 0.0  # worker seconds in steps 1, 2 and the 13-gram lookup
     wall_s: float = 0.0
 
@@ -257,7 +259,11 @@ class FilterSummary:
             "workers": self.workers,
             "runner": self.runner,
             **(
-                {"dedup_candidates": self.dedup_candidates, "shuffle_bytes": self.shuffle_bytes}
+                {
+                    "dedup_candidates": self.dedup_candidates,
+                    "shuffle_bytes": self.shuffle_bytes,
+                    "stage_s": {k: round(v, 2) for k, v in self.stage_s.items()},
+                }
                 if self.runner != "local"
                 else {}
             ),
