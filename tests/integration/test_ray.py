@@ -127,6 +127,50 @@ def test_a_missing_cluster_is_one_line_naming_ray_address(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+class DiesOnce:
+    """A teacher spec whose teacher kills its own Ray worker process (as an OOM kill or a lost
+    node would) after `after` completions, the first time only (a marker file remembers)."""
+
+    kind = "fake"
+
+    def __init__(self, marker: Path, after: int):
+        self.marker, self.after = marker, after
+
+    def open(self, **options):
+        from schoolhouse.teacher.fake import FakeTeacher
+
+        marker, after = self.marker, self.after
+
+        class Teacher(FakeTeacher):
+            def generate(self, requests):
+                for i, completion in enumerate(super().generate(requests)):
+                    if i == after and not marker.exists():
+                        marker.write_text("died")
+                        os._exit(1)
+                    yield completion
+
+        return Teacher(lambda r: f"reply to {r.id}", name="fake")
+
+
+def test_a_teacher_actor_that_dies_is_restarted_and_no_request_is_answered_twice(
+    ray_cluster, tmp_path
+):
+    import cloudpickle
+
+    from schoolhouse.cluster.teacher import RayTeacher
+    from schoolhouse.teacher import Request
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    teacher = RayTeacher(DiesOnce(tmp_path / "died", after=5), {}, actors=1)
+    try:
+        requests = [Request(f"{i}:0", ({"role": "user", "content": str(i)},)) for i in range(40)]
+        answered = [c.request_id for c in teacher.generate(requests)]
+    finally:
+        teacher.close()
+    assert (tmp_path / "died").exists()  # it did die
+    assert sorted(answered) == sorted(r.id for r in requests)  # each once, none lost
+
+
 @pytest.mark.prefect
 def test_flow_tasks_run_on_the_cluster(ray_cluster, tmp_path):
     """`--runner ray` hands the flow's tasks to prefect-ray: they run in Ray worker processes

@@ -122,3 +122,35 @@ def test_band_collisions_below_the_threshold_are_verified_not_dropped():
         dedup = Deduplicator()
         assert dedup.check(page).kept and dedup.check(copy).kept
         assert dedup.check(edited(page, changes=3, seed=9)) == Verdict("near_duplicate", page.id)
+
+
+def test_a_pass_over_the_documents_that_share_a_collision_key_gives_every_verdict():
+    """The cluster runner's dedup: only documents sharing a collision key with another go
+    through the sequential pass; the others are kept. Verdicts and `duplicate_of` must be the
+    full pass's, chains of near duplicates included."""
+    rng = random.Random(3)
+    stream = list(PAGES)
+    for seed in range(40):  # copies of copies: A, A~1, (A~1)~2 ... in a shuffled order
+        base = rng.choice(stream)
+        stream.append(edited(base, rng.choice([1, 3, 8, 20]), seed))
+        if seed % 5 == 0:
+            stream.append(Document(f"exact{seed}", base.text.upper(), "copy"))
+    rng.shuffle(stream)
+    full = Deduplicator()
+    expected = {d.id: full.check(d) for d in stream}
+
+    hashing = Deduplicator()
+    fingerprints = {d.id: hashing.fingerprint(d.text) for d in stream}
+    owners: dict[int, set[str]] = {}
+    for doc in stream:
+        for key in hashing.collision_keys(fingerprints[doc.id]).tolist():
+            owners.setdefault(key, set()).add(doc.id)
+    candidates = {i for ids in owners.values() if len(ids) > 1 for i in ids}
+    assert 0 < len(candidates) < len(stream)  # the pass is smaller than the stream
+    assert any(not v.kept for v in expected.values())
+
+    staged = Deduplicator()
+    got = {d.id: staged.check(d, fingerprints[d.id]) if d.id in candidates else Verdict()
+           for d in stream}  # fmt: skip
+    assert got == expected
+    assert len(staged._ids) < len(full._ids)  # the index holds only candidates
