@@ -416,8 +416,10 @@ class WebFilterConfig(BaseModel):
         return ",".join(dict.fromkeys(names))
 
 
-class PipelineConfig(BaseModel):
-    """`schoolhouse pipeline`: the whole job, from an empty folder to a graded student."""
+class PipelineConfig(TeacherRunner):
+    """`schoolhouse pipeline`: the whole job, from an empty folder to a graded student. Under
+    `--runner ray` the teacher runs in `--actors` Ray actors and the filter on the cluster; the
+    student trains where the command runs."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -31,6 +31,10 @@ STEPS = (
 )  # fmt: skip
 
 
+# where the work runs, not what it makes: a run may resume under another runner
+WHERE = ("runner", "actors")
+
+
 class Teachers:
     """One engine at a time, opened when first needed: the teacher for generation, the grader
     for annotation and GPT-Eval (the same engine when they are the same model)."""
@@ -46,11 +50,14 @@ class Teachers:
             if self.open_teacher is not None:
                 self.teacher = self.open_teacher(spec)
             else:
+                from .runner import opener_for
                 from .teacher import resolve_teacher
 
-                self.teacher = resolve_teacher(spec).open(
-                    kv_cache_gib=self.config.kv_cache_gib, seed=self.config.seed
-                )
+                settings = {"kv_cache_gib": self.config.kv_cache_gib, "seed": self.config.seed}
+                opener = opener_for(self.config)  # Ray actors under --runner ray
+                resolved = resolve_teacher(spec)
+                self.teacher = (opener(resolved, settings) if opener is not None
+                                else resolved.open(**settings))  # fmt: skip
             self.spec = spec
         return self.teacher
 
@@ -85,7 +92,8 @@ class Pipeline:
         settings = json.loads(self.config.model_dump_json())
         if self.state_path.exists():
             state = json.loads(self.state_path.read_text())
-            changed = [k for k in settings if state["config"].get(k) != settings[k]]
+            changed = [k for k in settings if state["config"].get(k) != settings[k]
+                       and k not in WHERE]  # fmt: skip
             if changed:
                 k = changed[0]
                 raise ValueError(
@@ -237,7 +245,7 @@ class Pipeline:
             inputs=c.web, out=out, heuristics=True, threshold=c.threshold, dedup=c.dedup,
             decontaminate=c.decontaminate, classifier=classifier if trained else None,
             # the pages the grader read keep its score; the classifier scores the others
-            annotations=[c.paths["annotate"]] if trained else [],
+            annotations=[c.paths["annotate"]] if trained else [], runner=c.runner,
         )  # fmt: skip
         if out.exists():  # written whole or not at all
             return {"kept": _rows(out / "data"), "out": str(out)}

@@ -63,7 +63,9 @@ def ray_cluster():
 
 
 def rows(folder: Path, which: str) -> list[dict]:
-    return [r for f in sorted((folder / which).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [
+        r for f in sorted((folder / which).glob("*.parquet")) for r in pq.read_table(f).to_pylist()
+    ]
 
 
 def planted(tmp_path: Path) -> list[Path]:

@@ -51,12 +51,13 @@ def test_deployments_pass_parameters_their_flows_take():
     from pathlib import Path
 
     spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
-    entries = {d["entrypoint"]: d for d in spec["deployments"]}
-    for entrypoint in ("flows/annotate.py:annotate_flow",
-                       "flows/train_classifier.py:train_classifier_flow",
-                       "flows/filter_web.py:filter_web_flow",
-                       "flows/experiment.py:experiment_flow"):  # fmt: skip
-        deployment = entries[entrypoint]
+    entries = [(d["entrypoint"], d) for d in spec["deployments"]]
+    for entrypoint, deployment in entries:
+        if entrypoint not in ("flows/annotate.py:annotate_flow",
+                              "flows/train_classifier.py:train_classifier_flow",
+                              "flows/filter_web.py:filter_web_flow",
+                              "flows/experiment.py:experiment_flow"):  # fmt: skip
+            continue
         assert "schedules" not in deployment and deployment["work_pool"]["name"] == "schoolhouse"
         path, name = entrypoint.split(":")
         flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
@@ -116,3 +117,21 @@ def test_flow_mains_take_the_commands_options_and_name_a_bad_flag(monkeypatch, c
         flows.annotate.main(["a.jsonl", "-n", "0", "--out", "o"])
     assert exit.value.code != 0
     assert "-n: Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_the_ray_deployment_builds_a_filter_config_for_the_cluster():
+    from pathlib import Path
+
+    from flows.options import build
+    from schoolhouse.config import WebFilterConfig
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
+    (deployment,) = [d for d in spec["deployments"] if d["name"] == "on-ray"]
+    params = dict(deployment["parameters"])
+    options = params.pop("options")
+    config = build(WebFilterConfig, options, **params)
+    assert config.runner == "ray" and config.workers == 8
+    assert all(p.is_absolute() for p in config.inputs) and config.out.is_absolute()
+    # a relative path is made absolute for the workers, who do not share this folder
+    relative = build(WebFilterConfig, {"runner": "ray"}, inputs=["web"], out="out/x")
+    assert relative.inputs == [Path.cwd() / "web"] and relative.out == Path.cwd() / "out/x"
