@@ -98,6 +98,20 @@ def candidates(*blocks: np.ndarray) -> np.ndarray:
     return np.unique(positions[shared])
 
 
+def fetch(refs, files: list[Path]):
+    """The shard's results; a worker's failure names the shard's files, in one line."""
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as e:
+        cause = e.cause if e.cause is not None else e
+        where = str(files[0]) + (f" (+{len(files) - 1} files)" if len(files) > 1 else "")
+        raise ValueError(f"{where}: judging failed on the cluster: "
+                         f"{type(cause).__name__}: {cause}") from None  # fmt: skip
+    except ray.exceptions.RayError as e:  # an actor out of restarts, a lost node
+        raise RuntimeError(f"{files[0]}: the cluster lost this shard's work: "
+                           f"{str(e).splitlines()[0]}") from None  # fmt: skip
+
+
 def judged_on_cluster(
     config: WebFilterConfig, rules: Rules | None, shards: list[list[Path]], summary: FilterSummary,
     log=print,
@@ -126,8 +140,13 @@ def judged_on_cluster(
     log(f"{len(shards)} shards to {len(actors)} Ray actors, {partitions} dedup partitions")
     in_dedup = None
     if config.dedup:
-        found = ray.get([candidates.remote(*(o[2 + p] for o in outputs))
-                         for p in range(partitions)])  # fmt: skip
+        parts = [candidates.remote(*(o[2 + p] for o in outputs)) for p in range(partitions)]
+        try:
+            found = ray.get(parts)
+        except ray.exceptions.RayError:
+            for refs, files in zip(outputs, shards, strict=True):
+                fetch(refs[:1], files)  # name the shard whose judging failed
+            raise
         chosen = set(np.concatenate(found).tolist()) if found else set()
         summary.dedup_candidates = len(chosen)
         in_dedup = lambda shard, row: position(shard, row) in chosen  # noqa: E731
@@ -138,7 +157,7 @@ def judged_on_cluster(
         resolving = time.perf_counter()
         try:
             for i, refs in enumerate(outputs):
-                stats, table = ray.get(refs[:2])
+                stats, table = fetch(refs[:2], shards[i])
                 summary.shuffle_bytes += stats.pop("shuffle_bytes")
                 summary.stage_s["fingerprint_cpu"] += stats.pop("fingerprint_s")
                 outputs[i] = None  # the shard's objects can be freed

@@ -85,8 +85,10 @@ def planted(tmp_path: Path) -> list[Path]:
         copies.append({"id": f"copy-{i}", "text": text})
     extra = tmp_path / "copies.jsonl"
     extra.write_text("".join(json.dumps(c) + "\n" for c in copies))
+    broken = tmp_path / "broken.jsonl"  # unreadable lines, counted and skipped on a worker too
+    broken.write_bytes(b'{"id": "x", "text": \n\x00\x01 not json\n')
     return [FIXTURES / "documents.jsonl", FIXTURES / "near_duplicates.jsonl",
-            FIXTURES / "bad.jsonl", extra]  # fmt: skip
+            FIXTURES / "bad.jsonl", broken, extra]  # fmt: skip
 
 
 def test_filter_on_ray_keeps_what_the_local_run_keeps(ray_cluster, tmp_path):
@@ -108,6 +110,7 @@ def test_filter_on_ray_keeps_what_the_local_run_keeps(ray_cluster, tmp_path):
     assert len(copies) >= 10, dropped.keys()  # the planted copies, found across shards
     assert {dropped[i]["reason"] for i in copies} == {"exact_duplicate", "near_duplicate"}
     assert on_ray.kept == local.kept and on_ray.funnel == local.funnel
+    assert on_ray.unreadable == local.unreadable and sum(local.unreadable.values()) == 2
     summary = on_ray.to_dict()
     assert summary["runner"] == "ray"
     # the sequential pass saw the candidates only, and every dropped copy was one
