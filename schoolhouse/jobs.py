@@ -73,7 +73,7 @@ def web_rules(name: str):
     """The heuristic rule set `--rules NAME` runs, as the web filter takes it."""
     from filters import RULE_SETS, apply_filters, web_filters
 
-    from .graders.webfilter import Rules
+    from .graders.judge import Rules
 
     return Rules(name, RULE_SETS[name], functools.partial(apply_filters, web_filters(name)))
 

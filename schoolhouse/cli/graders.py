@@ -152,4 +152,8 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
         click.echo(f"  after {step:<14} {left:>8}")
     for (step, reason), count in summary.rejected.most_common():
         click.echo(f"  rejected {step + '/' + reason:<36} {count:>6}")
-    click.echo(f"  {summary.wall_s:.1f} s with {summary.workers} worker(s)")
+    where = "Ray actor(s)" if summary.runner == "ray" else "worker(s)"
+    click.echo(f"  {summary.wall_s:.1f} s with {summary.workers} {where}")
+    if summary.dedup_candidates is not None:
+        click.echo(f"  dedup pass over {summary.dedup_candidates} candidates "
+                   f"({summary.shuffle_bytes:,} bytes of keys shuffled)")  # fmt: skip

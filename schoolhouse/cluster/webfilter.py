@@ -34,7 +34,8 @@ import ray
 
 from ..config import WebFilterConfig
 from ..graders.dedup import Deduplicator
-from ..graders.webfilter import STAGE_SCHEMA, FilterSummary, Rules, ShardJudge
+from ..graders.judge import STAGE_SCHEMA, Rules, ShardJudge
+from ..graders.webfilter import FilterSummary
 from . import absolute, connect
 
 RETRIES = 3

@@ -25,6 +25,12 @@ duplicates it, exactly as in one process, so the output does not depend on `--wo
 contamination verdict computed in the worker is applied after dedup, which keeps the documented
 order (a contaminated document that duplicates an earlier one is a `near_duplicate`).
 
+Where the work runs (`--runner`): the judging of shards is `judge.py`'s, in this process, in
+local worker processes, or in Ray actors (`cluster/webfilter.py`, handed over by
+`schoolhouse.jobs.filter_web`). On Ray, dedup's fingerprints are computed beside the judging and
+only documents that share a collision key with another reach the sequential pass, which gives
+the same verdicts (`_run`'s `in_dedup`); the output is the same either way.
+
 The heuristics are passed in (`Rules`: the named rule set's checks and its description), never
 imported: `schoolhouse.jobs.filter_web` hands over the set `--rules` names from `filters`.
 
@@ -35,7 +41,6 @@ next run).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -51,38 +56,14 @@ import pyarrow.parquet as pq
 from ..config import WebFilterConfig
 from ..datasets.folder import ShardWriter, write_atomic
 from ..datasets.outdir import locked, temp_sibling
-from ..datasets.readers import TEXT_SUFFIXES, DocumentReader, input_files, suffix
+from ..datasets.readers import TEXT_SUFFIXES, input_files, suffix
 from ..datasets.records import Document
+from .judge import STAGE_SCHEMA, Rules, ShardJudge, graded_scores, init_worker, judge_in_worker
 
 STEPS = ("heuristics", "classifier", "dedup", "decontaminate")
 
 
-@dataclass(frozen=True)
-class Rules:
-    """The heuristic rule set step 1 applies, as `--rules` names it. Pickled to every worker."""
-
-    name: str  # as --rules names it
-    about: str  # what the set runs, for the card
-    check: Callable[[Document], str | None]  # the first drop reason, or None to keep
-
-
 TEXT_FILES_PER_SHARD = 500
-SCORE_BATCH = 256
-
-STAGE_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("text", pa.string()),
-        ("source", pa.string()),
-        ("metadata", pa.string()),  # the input's other fields (line, row, url, ...) as JSON
-        ("edu_score", pa.float64()),
-        ("edu_int_score", pa.int64()),
-        ("score_by", pa.string()),  # "grader" (its annotation) or "classifier"
-        ("step", pa.string()),
-        ("reason", pa.string()),
-        ("contamination", pa.string()),  # benchmark/item of a shared 13-gram, applied in step 4
-    ]
-)
 KEPT_SCHEMA = pa.schema([STAGE_SCHEMA.field(n) for n in STAGE_SCHEMA.names[:7]])
 REJECTED_SCHEMA = pa.schema(
     [*KEPT_SCHEMA, *(pa.field(n, pa.string()) for n in ("step", "reason", "duplicate_of"))]
@@ -116,108 +97,6 @@ def shards_of(config: WebFilterConfig) -> list[list[Path]]:
         else:
             shards.append([path])
     return shards
-
-
-# -- one shard, in a worker --------------------------------------------------------------------
-class ShardJudge:
-    """Steps 1, 2 and the lookup of 4 for one process; heavy parts are loaded once."""
-
-    def __init__(self, config: WebFilterConfig, rules: Rules | None, threads: int | None = None):
-        self.config = config
-        self.check = rules.check if config.heuristics and rules else None
-        self.classifier = None
-        if config.classifier is not None:
-            from .classifier import Classifier
-
-            self.classifier = Classifier.load(config.classifier)
-            if threads and self.classifier.features.name == "embedding":
-                import torch
-
-                torch.set_num_threads(threads)
-        self.graded = graded_scores(config)
-        self.index = None
-        if config.decontaminate:
-            from .decontaminate import NgramIndex
-
-            self.index = NgramIndex.from_benchmarks(config.decontaminate.split(","))
-
-    def judge(self, files: list[Path], stage: Path) -> dict:
-        """Judge a shard into a staging Parquet file; return its figures."""
-        stats, rows = self.judge_rows(files)
-        pq.write_table(pa.Table.from_pylist(rows, STAGE_SCHEMA), stage, compression="zstd")
-        return stats
-
-    def judge_rows(self, files: list[Path]) -> tuple[dict, list[dict]]:
-        """A shard's documents as staging rows (STAGE_SCHEMA), in input order, and its figures."""
-        started = time.perf_counter()
-        reader = DocumentReader(max_bytes=self.config.max_bytes)
-        rows: list[dict] = []
-        waiting: list[dict] = []  # passed the heuristics, waiting for a scoring batch
-        for doc in (d for f in files for d in reader.read(f)):
-            row = _row(doc)
-            rows.append(row)
-            reason = self.check(doc) if self.check else None
-            if reason:
-                row |= {"step": "heuristics", "reason": reason}
-            elif row["id"] in self.graded:
-                self._judge_score(row, *self.graded[row["id"]], "grader")
-            elif self.classifier is not None:
-                waiting.append(row)
-                if len(waiting) >= SCORE_BATCH:
-                    self._score(waiting)
-            else:
-                self._lookup(row)
-        self._score(waiting)
-        return {
-            "documents": len(rows),
-            "unreadable": dict(reader.skipped),
-            "repaired": dict(reader.repaired),
-            "seconds": time.perf_counter() - started,
-        }, rows
-
-    def _score(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-
-        from .classifier.metrics import to_class
-
-        scores = self.classifier.score([r["text"] for r in rows])
-        classes = to_class(scores).tolist()
-        for row, score, rounded in zip(rows, scores.tolist(), classes, strict=True):
-            self._judge_score(row, score, rounded, "classifier")
-        rows.clear()
-
-    def _judge_score(self, row: dict, score: float, rounded: int, by: str) -> None:
-        row |= {"edu_score": round(score, 4), "edu_int_score": rounded, "score_by": by}
-        if rounded >= self.config.threshold:
-            self._lookup(row)
-        else:
-            row |= {"step": "classifier", "reason": "low_edu_score"}
-
-    def _lookup(self, row: dict) -> None:
-        if self.index is not None and (hit := self.index.find(row["text"])) is not None:
-            row["contamination"] = f"{hit.benchmark}/{hit.item}"
-
-
-def _row(doc: Document) -> dict:
-    return {
-        "id": doc.id,
-        "text": doc.text,
-        "source": doc.source,
-        "metadata": json.dumps(doc.metadata, ensure_ascii=False, default=str),
-    }
-
-
-_JUDGE: ShardJudge | None = None
-
-
-def _init_worker(config_json: str, rules: Rules | None, threads: int) -> None:
-    global _JUDGE
-    _JUDGE = ShardJudge(WebFilterConfig.model_validate_json(config_json), rules, threads)
-
-
-def _judge_in_worker(task: tuple[list[Path], Path]) -> dict:
-    return _JUDGE.judge(*task)
 
 
 # -- the whole run -----------------------------------------------------------------------------
@@ -270,19 +149,6 @@ class FilterSummary:
             "judge_s": round(self.judge_s, 2),
             "wall_s": round(self.wall_s, 2),
         }
-
-
-def graded_scores(config: WebFilterConfig) -> dict[str, tuple[float, int]]:
-    """Document id -> the grader's score and its rounding, from --annotations (read as a
-    classifier's labels)."""
-    if not config.annotations:
-        return {}
-    from .classifier.labels import read_labeled
-    from .classifier.metrics import to_class
-
-    labeled = read_labeled(config.annotations, "auto")
-    rounded = to_class(labeled.scores).tolist()
-    return dict(zip(labeled.ids, zip(labeled.scores, rounded, strict=True), strict=True))
 
 
 def check_filter(config: WebFilterConfig) -> list[list[Path]]:
@@ -390,10 +256,10 @@ def _judged(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tup
     with ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),  # no forked torch or vLLM threads
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(config.model_dump_json(), rules, threads),
     ) as pool:
-        yield from zip(pool.map(_judge_in_worker, tasks), (s for _, s in tasks), strict=True)
+        yield from zip(pool.map(judge_in_worker, tasks), (s for _, s in tasks), strict=True)
 
 
 def _run(
