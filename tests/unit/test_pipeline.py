@@ -170,3 +170,30 @@ def test_a_grader_scores_the_web_and_grades_the_student_in_its_own_engine(tmp_pa
     scored = rows(cfg.paths["annotate"] / "data")
     assert {r["teacher"] for r in scored} == {resolve_teacher("embedded-coder").name}
     assert {r["teacher"] for r in rows(cfg.paths["stories"] / "data")} == {NAME}
+
+
+def test_under_runner_ray_the_pipeline_opens_its_teacher_in_ray_actors_and_resumes_either_way(
+    tmp_path, monkeypatch
+):
+    import schoolhouse.cluster.teacher as cluster_teacher
+
+    opened = []
+
+    class Actors:  # stands in for the actor pool: no cluster here
+        def __init__(self, spec, options, actors):
+            opened.append((spec.target, options, actors))
+            self.name = spec.name
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(cluster_teacher, "RayTeacher", Actors)
+    config = PipelineConfig(out=tmp_path / "run", stories=2, runner="ray", actors=3)
+    pipeline = Pipeline(config, log=lambda m: None)
+    assert isinstance(pipeline.teachers.get("embedded"), Actors)
+    assert opened == [("embedded", {"kv_cache_gib": config.kv_cache_gib, "seed": 0}, 3)]
+    pipeline._save()
+    # the same run resumes under the local runner: where it runs is not what it makes
+    Pipeline(PipelineConfig(out=tmp_path / "run", stories=2), log=lambda m: None)
+    with pytest.raises(ValueError, match="--stories"):
+        Pipeline(PipelineConfig(out=tmp_path / "run", stories=3), log=lambda m: None)
