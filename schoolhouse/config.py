@@ -416,6 +416,37 @@ class WebFilterConfig(BaseModel):
         return ",".join(dict.fromkeys(names))
 
 
+class HumanEvalConfig(TeacherRunner):
+    """`schoolhouse teacher humaneval`: a teacher's pass@k on HumanEval, run in the sandbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path = Field(description="folder to write: rows per sample, results.json (resumed)")
+    teacher: str = Field(
+        "embedded-coder", description="'embedded-coder', 'embedded', a model folder or a URL"
+    )
+    samples: int = Field(1, ge=1, description="answers per problem (n of pass@k)")
+    temperature: float = Field(0.0, ge=0, description="0: greedy (pass@1); 0.8 for pass@10")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass (temperature > 0)")
+    max_tokens: int = Field(512, gt=0, description="answer token limit")
+    problems: int | None = Field(None, gt=0, description="only the first N of the 164 problems")
+    seed: int = Field(0, description="seeds each sample's sampling")
+    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per answer")
+    workers: int = Field(2, gt=0, description="sandboxes run at a time")
+    unsafe_no_sandbox: bool = Field(
+        False, description="run answers under the audit-hook guard alone when bubblewrap cannot"
+    )
+    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
+    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
+
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "samples", "temperature", "top_p", "max_tokens", "seed", "timeout_s",
+    )  # fmt: skip
+
+
 class PipelineConfig(TeacherRunner):
     """`schoolhouse pipeline`: the whole job, from an empty folder to a graded student. Under
     `--runner ray` the teacher runs in `--actors` Ray actors and the filter on the cluster; the

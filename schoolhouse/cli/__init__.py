@@ -209,7 +209,7 @@ def report_cmd(folders: tuple[Path, ...], out: Path) -> None:
 
 @main.group()
 def teacher() -> None:
-    """Prepare or serve a teacher model."""
+    """Prepare, serve or benchmark a teacher model."""
 
 
 def teacher_option(help_text: str):
@@ -282,7 +282,7 @@ def teacher_serve(
 
 
 from .experiment import experiment_cmd  # noqa: E402
-from .graders import annotate_cmd, classifier_group, filter_cmd  # noqa: E402
+from .graders import annotate_cmd, classifier_group, filter_cmd, humaneval_cmd  # noqa: E402
 from .pipeline import pipeline_cmd  # noqa: E402
 from .sandbox import sandbox_group  # noqa: E402
 from .student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
@@ -292,3 +292,4 @@ for command in (
     sandbox_group, experiment_cmd,
 ):  # fmt: skip
     main.add_command(command)
+teacher.add_command(humaneval_cmd)

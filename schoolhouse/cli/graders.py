@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..config import AnnotateConfig, TrainClassifierConfig, WebFilterConfig
+from ..config import AnnotateConfig, HumanEvalConfig, TrainClassifierConfig, WebFilterConfig
 from .options import USER_ERRORS, build_config, config_options, fail
 
 INPUTS = frozenset({"inputs"})
@@ -157,3 +157,38 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
     if summary.dedup_candidates is not None:
         click.echo(f"  dedup pass over {summary.dedup_candidates} candidates "
                    f"({summary.shuffle_bytes:,} bytes of keys shuffled)")  # fmt: skip
+
+
+@click.command("humaneval")
+@config_options(HumanEvalConfig, {})
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
+)
+@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
+def humaneval_cmd(progress: bool, json_summary: bool, **values) -> None:
+    """A teacher's pass@k on HumanEval's 164 problems, its answers run in the sandbox.
+
+    One sample per problem at temperature 0 gives greedy pass@1; --samples 10 --temperature 0.8
+    gives pass@1 and pass@10 (the unbiased estimator). Passing solutions land in data/, failing
+    ones in rejected/ with the sandbox's reason; results.json holds pass@k overall and per
+    problem. Rerunning the same command resumes.
+    """
+    from ..graders.humaneval import humaneval
+
+    config = build_config(HumanEvalConfig, values, {})
+    try:
+        summary = humaneval(config, progress=progress)
+    except USER_ERRORS as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command")
+    d = summary.to_dict()
+    if json_summary:
+        click.echo(json.dumps(d))
+        return
+    total = summary.problems * summary.samples
+    click.echo(f"\n{d['out']}: {summary.passed} of {total} answers pass ({summary.teacher})")
+    click.echo("  " + "  ".join(f"{k} {v:.3f}" for k, v in d["pass_at_k"].items()))
+    if d["failed"]:
+        click.echo("  failed    " + ", ".join(f"{r} {c}" for r, c in d["failed"].items()))
+    click.echo(f"  {d['completion_tokens']:,} answer tokens in {d['wall_s']:.0f} s")

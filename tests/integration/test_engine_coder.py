@@ -42,3 +42,22 @@ def test_the_code_teacher_writes_functions_with_docstrings_and_asserts(coder):
         exercise = parse_exercise(completion.text)
         assert not isinstance(exercise, str), f"{exercise}: {completion.text}"
         assert exercise.name == name and exercise.docstring and "assert" in exercise.tests
+
+
+def test_humaneval_through_the_real_engine_scores_and_resumes(coder, tmp_path):
+    import json
+
+    from schoolhouse.config import HumanEvalConfig
+    from schoolhouse.graders.humaneval import humaneval
+
+    config = HumanEvalConfig(out=tmp_path / "he", problems=4, max_tokens=384)
+    summary = humaneval(config, teacher=coder, progress=False)
+    results = json.loads((tmp_path / "he" / "results.json").read_text())
+    assert results["teacher"] == coder.name and len(results["per_problem"]) == 4
+    assert summary.passed + sum(summary.reasons.values()) == 4
+    assert summary.pass_at["pass@1"] == summary.passed / 4
+    # the instruct model answers with the whole function in a code block, which is what runs
+    assert summary.completion_tokens > 4 * 40
+    # a rerun has nothing left to ask
+    again = humaneval(config, teacher=coder, progress=False)
+    assert again.written == 0 and again.pass_at == summary.pass_at
