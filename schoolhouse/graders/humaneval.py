@@ -25,6 +25,7 @@ teacher and its sampling. A rerun resumes (samples with a row are not asked agai
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import re
@@ -70,11 +71,37 @@ def solution_of(problem: dict, answer: str) -> str:
     define = re.compile(rf"^\s*def\s+{re.escape(problem['entry_point'])}\s*\(", re.MULTILINE)
     for block in CODE_BLOCK.findall(answer):
         if define.search(block):
+            block = sanitize(block)
             have = set(block.splitlines())
             imports = [line for line in problem["prompt"].splitlines()
                        if line.startswith(("import ", "from ")) and line not in have]  # fmt: skip
             return "\n".join([*imports, block.strip("\n")]) + "\n"
     return problem["prompt"] + answer
+
+
+def sanitize(code: str) -> str:
+    """The block's definitions: imports, functions, classes and assignments, without the
+    example calls and prints a model adds after them (EvalPlus sanitizes alike). A block cut
+    off at the token limit loses its unfinished last lines first; one that never parses is
+    left as it is, for the sandbox to report."""
+    lines = code.splitlines()
+    for end in range(len(lines), 0, -1):
+        try:
+            tree = ast.parse("\n".join(lines[:end]))
+        except SyntaxError:
+            continue
+        kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                ast.Assign, ast.AnnAssign)  # fmt: skip
+        source = "\n".join(lines[:end])
+        parts = [_with_decorators(source, node) for node in tree.body if isinstance(node, kept)]
+        return "\n\n".join(p for p in parts if p) + "\n"
+    return code
+
+
+def _with_decorators(source: str, node: ast.stmt) -> str:
+    lines = source.splitlines()
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+    return "\n".join(lines[first - 1 : node.end_lineno])
 
 
 def tests_of(problem: dict) -> str:

@@ -39,6 +39,17 @@ def test_an_answer_is_read_from_its_code_block_or_as_a_continuation():
     assert solution_of(typed, answer).startswith("from typing import List\n")
 
 
+def test_examples_after_the_function_and_a_block_cut_at_the_token_limit_are_left_out():
+    problem = PROBLEMS[2]
+    answer = (f"```python\nimport math\n\ndef {problem['entry_point']}(number):\n"
+              f"{problem['canonical_solution']}\n# Test cases\nprint({problem['entry_point']}(3.5))"
+              f"\nprint({problem['entry_point']}([1, 2,")  # fmt: skip
+    solution = solution_of(problem, answer)
+    assert "print(" not in solution and solution.startswith("import math\n")
+    (result,) = run_many([(solution, he.tests_of(problem))])
+    assert result.passed, result
+
+
 def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k({"a": [True], "b": [False]}, 1) == 0.5
     # n=4, c=1: pass@1 = 1/4, pass@2 = 1 - C(3,2)/C(4,2) = 1/2
