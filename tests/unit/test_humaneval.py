@@ -10,7 +10,7 @@ import pytest
 from schoolhouse.config import HumanEvalConfig
 from schoolhouse.graders import humaneval as he
 from schoolhouse.graders.humaneval import humaneval, pass_at_k, problems, solution_of
-from schoolhouse.sandbox import run_many
+from schoolhouse.sandbox import isolation, mode_label, run_many
 from schoolhouse.teacher.fake import FakeTeacher
 
 PROBLEMS = problems()
@@ -79,6 +79,12 @@ def test_a_run_scores_answers_counts_failures_and_resumes(tmp_path):
     assert summary.passed == 3 and summary.pass_at == {"pass@1": 0.5}
     assert summary.reasons["timeout"] == 1 and sum(summary.reasons.values()) == 3
     results = json.loads((tmp_path / "he" / "results.json").read_text())
+    card = (tmp_path / "he" / "README.md").read_text()
+    assert (
+        "| pass@1 | 0.500 |" in card
+        and "| `timeout` | 1 |" in card
+        and mode_label(isolation()) in card
+    )
     assert results["per_problem"]["HumanEval/4"] == {"samples": 1, "passed": 1}
     # greedy: temperature 0, one sample per problem, a seed per sample
     assert {r.sampling.temperature for r in teacher.requests} == {0.0}
