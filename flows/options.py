@@ -8,7 +8,6 @@ from the same config type, so the two never disagree on a default.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,15 +20,9 @@ def build(config_type: type[BaseModel], options: dict | None, **given: Any) -> B
     values = {k: v for k, v in given.items() if v is not None} | (options or {})
     config = config_type(**values)
     if getattr(config, "runner", "local") == "ray":
-        from schoolhouse.cluster import absolute
+        from schoolhouse.cluster import absolute_paths
 
-        update = {}
-        for name, value in config:
-            if isinstance(value, Path):
-                update[name] = absolute(value)
-            elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
-                update[name] = [absolute(v) for v in value]
-        config = config.model_copy(update=update)
+        config = absolute_paths(config)
     return config
 
 

@@ -73,3 +73,16 @@ def _probe(address: str) -> None:
 def absolute(path):
     """`path` as every node must see it (workers do not share the driver's working folder)."""
     return None if path is None else type(path)(os.path.abspath(path))
+
+
+def absolute_paths(config):
+    """A copy of a config with every path field (and list of paths) made absolute."""
+    from pathlib import Path
+
+    update = {}
+    for name, value in config:
+        if isinstance(value, Path):
+            update[name] = absolute(value)
+        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+            update[name] = [absolute(v) for v in value]
+    return config.model_copy(update=update)

@@ -36,7 +36,7 @@ from ..config import WebFilterConfig
 from ..graders.dedup import Deduplicator
 from ..graders.judge import STAGE_SCHEMA, Rules, ShardJudge
 from ..graders.webfilter import FilterSummary
-from . import absolute, connect
+from . import absolute, absolute_paths, connect
 
 RETRIES = 3
 
@@ -121,11 +121,7 @@ def judged_on_cluster(
     (in input order, fetched one at a time) and the test of which rows the dedup pass sees."""
     started = time.perf_counter()
     connect()
-    config = config.model_copy(update={
-        "inputs": [absolute(p) for p in config.inputs],
-        "classifier": absolute(config.classifier),
-        "annotations": [absolute(p) for p in config.annotations],
-    })  # fmt: skip
+    config = absolute_paths(config)
     partitions = max(1, config.workers)
     actors = [
         Judge.remote(config.model_dump_json(), rules, partitions)

@@ -200,13 +200,18 @@ def run(job: HumanEvalJob, teacher: Teacher | None, progress: bool = True) -> Hu
         batch = []
 
         def test(batch: list) -> None:
+            solutions = [solution_of(p, c.text) for (_, p, _), c in batch]
+            programs = [(solution, tests_of(p)) for solution, ((_, p, _), _) in
+                        zip(solutions, batch, strict=True)]  # fmt: skip
             results = run_many(
-                [(solution_of(p, c.text), tests_of(p)) for (_, p, _), c in batch],
+                programs,
                 workers=config.workers, timeout_s=config.timeout_s,
                 unsafe_no_sandbox=config.unsafe_no_sandbox,
             )  # fmt: skip
-            for ((index, problem, sample), completion), result in zip(batch, results, strict=True):
-                row = _row(job, index, problem, sample, completion, result)
+            for ((index, problem, sample), completion), solution, result in zip(
+                batch, solutions, results, strict=True
+            ):
+                row = _row(job, index, problem, sample, completion, solution, result)
                 summary.passed += result.passed
                 out.write(row, f"passed {summary.passed}")
             batch.clear()
@@ -230,11 +235,13 @@ def _sampling(config: HumanEvalConfig, task_id: str, sample: int) -> Sampling:
                     seed=request_seed(config.seed, task_id, sample))  # fmt: skip
 
 
-def _row(job: HumanEvalJob, index: int, problem: dict, sample: int, completion, result) -> dict:
+def _row(
+    job: HumanEvalJob, index: int, problem: dict, sample: int, completion, solution: str, result
+) -> dict:
     row = {
         "id": f"{problem['task_id']}#{sample}", "index": index, "task_id": problem["task_id"],
         "sample": sample, "prompt": problem["prompt"], "answer": completion.text,
-        "solution": solution_of(problem, completion.text), "entry_point": problem["entry_point"],
+        "solution": solution, "entry_point": problem["entry_point"],
         "teacher": job.teacher_spec.name,
         "sampling": json.dumps(_sampling(job.config, problem["task_id"], sample).to_dict()),
         "completion_tokens": completion.completion_tokens,
