@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .student.config import Preset  # plain data: no torch
 from .teacher import Sampling
@@ -445,6 +445,86 @@ class HumanEvalConfig(TeacherRunner):
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
         "samples", "temperature", "top_p", "max_tokens", "seed", "timeout_s",
     )  # fmt: skip
+
+
+class SelfTrainConfig(TeacherRunner):
+    """`schoolhouse selftrain KIND`: ReST-EM, the teacher fine-tuned on its own rewarded answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["exercises", "stories"] = Field(description="what the teacher learns to write")
+    out: Path = Field(description="run folder: problems, samples/, eval/, iter-N/ models (resumed)")
+    teacher: str | None = Field(
+        None,
+        description="the base model: 'embedded-coder' (exercises), 'embedded' (stories) or a "
+        "model folder; every iteration fine-tunes it",
+    )
+    iterations: int = Field(2, ge=1, description="sample -> reward -> fine-tune rounds")
+    samples: int = Field(4, ge=1, le=64, description="answers per problem per iteration (K)")
+    problems: int = Field(
+        200, gt=0, description="exercise prompts to turn into problems / story prompts to use"
+    )
+    cap: int = Field(2, ge=1, description="rewarded answers kept per problem (N), newest first")
+    held_out: float = Field(0.2, ge=0, lt=1, description="share of problems never trained on")
+    exercises: Path | None = Field(
+        None,
+        description="problems from this `generate exercises` folder (kept rows) instead of "
+        "generating them into the run folder",
+    )
+    source: Literal["direct", "refined"] = Field(
+        "direct",
+        description="training answers written directly, or by draft -> critique -> revise",
+    )
+    temperature: float = Field(0.8, gt=0, description="sampling temperature of the answers")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
+    max_tokens: int = Field(512, gt=0, description="answer token limit")
+    method: Literal["lora", "dora", "full"] = Field("lora", description="fine-tuning method")
+    rank: int = Field(16, gt=0, description="LoRA/DoRA rank")
+    alpha: int = Field(32, gt=0, description="LoRA/DoRA alpha")
+    lr: float = Field(2e-4, gt=0, description="peak learning rate (full fine-tuning: ~1e-5)")
+    epochs: float = Field(1.0, gt=0, description="passes over the kept answers")
+    batch: int = Field(8, gt=0, description="answers per optimizer step")
+    max_length: int = Field(1024, gt=0, description="tokens per training example")
+    eval: Literal["humaneval", "none"] | None = Field(
+        None,
+        description="benchmark each teacher: humaneval (exercises' default) or none; held-out "
+        "problems are always scored",
+    )
+    eval_problems: int | None = Field(None, gt=0, description="only the first N HumanEval problems")
+    seed: int = Field(0, description="seeds problems, answers and fine-tuning")
+    min_words: int = Field(80, ge=0, description="stories: drop shorter ones (too_short)")
+    max_words: int = Field(800, gt=0, description="stories: drop longer ones (too_long)")
+    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per answer")
+    workers: int = Field(2, gt=0, description="sandboxes run at a time")
+    unsafe_no_sandbox: bool = Field(
+        False, description="run answers under the audit-hook guard alone when bubblewrap cannot"
+    )
+    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
+    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
+
+    # what makes a run's rows and models; --iterations may grow on a rerun
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "kind", "teacher", "samples", "problems", "cap", "held_out", "exercises", "source",
+        "temperature", "top_p", "max_tokens", "method", "rank", "alpha", "lr", "epochs",
+        "batch", "max_length", "eval", "eval_problems", "seed", "min_words", "max_words",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _defaults(self) -> SelfTrainConfig:
+        if self.teacher is None:
+            self.teacher = "embedded-coder" if self.kind == "exercises" else "embedded"
+        if self.kind == "stories" and self.eval == "humaneval":
+            raise ValueError("--eval humaneval scores code: stories are scored on held-out prompts")
+        if self.eval is None:
+            self.eval = "humaneval" if self.kind == "exercises" else "none"
+        return self
+
+    def job_fields(self) -> dict:
+        fields = {k: getattr(self, k) for k in self.JOB_FIELDS}
+        return fields | {"exercises": str(self.exercises) if self.exercises else None}
 
 
 class PipelineConfig(TeacherRunner):

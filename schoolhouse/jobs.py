@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from .config import (
     ExercisesConfig,
     GenerateConfig,
+    SelfTrainConfig,
     StoriesConfig,
     TextbooksConfig,
     WebFilterConfig,
@@ -87,6 +88,46 @@ def filter_web(config: WebFilterConfig, log=print):
     if config.runner == "ray":
         from .cluster.webfilter import judged_on_cluster as cluster
     return webfilter.filter_web(config, rules, log, cluster)
+
+
+def selftrain(
+    config: SelfTrainConfig,
+    teacher: Teacher | None = None,
+    progress: bool = True,
+    log=print,
+    **options: Any,
+) -> dict:
+    """`schoolhouse selftrain KIND`: ReST-EM on exercises (problems written by `generate
+    exercises`, rewarded by their tests) or stories (rewarded by the story filters)."""
+    from .selftrain.loop import selftrain as loop
+
+    return loop(config, task_for, teacher, progress, log=log, **options)
+
+
+def task_for(config: SelfTrainConfig, teacher: Teacher | None = None):
+    """The self-training task with its checks: exercise problems (generated into the run folder
+    unless `--exercises` names a folder) or story prompts."""
+    from .selftrain import tasks
+
+    if config.kind == "stories":
+        stories = StoriesConfig(n=1, out=config.out / "stories", teacher=config.teacher,
+                                seed=config.seed, steer=False, temperature=config.temperature,
+                                top_p=config.top_p, max_tokens=config.max_tokens,
+                                min_words=config.min_words, max_words=config.max_words)  # fmt: skip
+        kind = lesson_kind(stories)
+        task = tasks.StoriesTask(kind, stories, config)
+        task.problems = functools.partial(task.problems, 0, config.problems)
+        return task
+    folder = config.exercises
+    if folder is None:
+        folder = config.out / "problems"
+        exercises = ExercisesConfig(n=config.problems, out=folder, teacher=config.teacher,
+                                    seed=config.seed, timeout_s=config.timeout_s,
+                                    workers=config.workers, kv_cache_gib=config.kv_cache_gib,
+                                    unsafe_no_sandbox=config.unsafe_no_sandbox,
+                                    runner=config.runner, actors=config.actors)  # fmt: skip
+        generate(exercises, teacher, progress=True)
+    return tasks.ExercisesTask(tasks.exercise_rows(folder), config)
 
 
 @dataclass(frozen=True)

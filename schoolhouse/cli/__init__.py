@@ -9,6 +9,7 @@ schoolhouse classifier train --annotations out/annotations --out out/edu-clf
 schoolhouse filter web/ --out out/web-edu --heuristics --classifier out/edu-clf --dedup exact,minhash
 schoolhouse pipeline --web web/ --out out/pipeline
 schoolhouse sandbox check solution.py tests.py
+schoolhouse selftrain exercises --out runs/rest-exercises --iterations 2
 """
 
 from __future__ import annotations
@@ -285,11 +286,12 @@ from .experiment import experiment_cmd  # noqa: E402
 from .graders import annotate_cmd, classifier_group, filter_cmd, humaneval_cmd  # noqa: E402
 from .pipeline import pipeline_cmd  # noqa: E402
 from .sandbox import sandbox_group  # noqa: E402
+from .selftrain import selftrain_group  # noqa: E402
 from .student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
 for command in (
     pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
-    sandbox_group, experiment_cmd,
+    sandbox_group, experiment_cmd, selftrain_group,
 ):  # fmt: skip
     main.add_command(command)
 teacher.add_command(humaneval_cmd)

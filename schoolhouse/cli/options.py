@@ -68,6 +68,8 @@ def build_config(model: type[BaseModel], values: dict, short: dict[str, str]) ->
         return model(**values)
     except ValidationError as e:
         err = e.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else ""
+        if not err["loc"]:  # a check across fields: its message names the flags
+            fail(str(err["msg"]).removeprefix("Value error, "))
+        name = str(err["loc"][0])
         flag = short.get(name) or f"--{name.replace('_', '-')}"
         fail(f"{flag}: {err['msg']} (got {err.get('input')!r})")

@@ -7,7 +7,8 @@ Each folder is recognised by what it holds: a generated dataset (stories, textbo
 drop-reason funnel, lengths, vocabulary or topic coverage, teacher tokens and time per kept row),
 annotations (score distribution), filtered web text (step funnel, classifier scores), a merged
 training mix, a classifier (PR curve, confusion matrix) a student run (loss curve, perplexity,
-GPT-Eval grades) or an experiment (reference loss per arm). Plots are inline SVG, so the page is one file that opens anywhere.
+GPT-Eval grades), an experiment (reference loss per arm) or a self-training run (reward rate and
+scores per teacher). Plots are inline SVG, so the page is one file that opens anywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ..datasets.folder import STATE, write_atomic
 from ..datasets.outdir import OutError, locked
-from . import datasets, experiment, training
+from . import datasets, experiment, selftrain, training
 
 KINDS = {
     "stories": ("Stories", datasets.stories),
@@ -30,6 +31,7 @@ KINDS = {
     "classifier": ("Quality classifier", training.classifier),
     "student": ("Student run", training.student),
     "experiment": ("Experiment: reference loss per arm", experiment.section),
+    "selftrain": ("Self-training (ReST-EM): scores per teacher", selftrain.section),
 }
 
 
@@ -42,6 +44,7 @@ def kind_of(folder: Path) -> str:
             return kind
     for marker, kind in (
         ("experiment.json", "experiment"),
+        ("iterations.json", "selftrain"),
         ("classifier.json", "classifier"),
         ("merge.json", "merged"),
         ("log.jsonl", "student"),
