@@ -416,7 +416,22 @@ class WebFilterConfig(BaseModel):
         return ",".join(dict.fromkeys(names))
 
 
-class HumanEvalConfig(TeacherRunner):
+class AnswersRun(TeacherRunner):
+    """What a job that runs a teacher's answers in the sandbox shares (HumanEval, selftrain)."""
+
+    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per answer")
+    workers: int = Field(2, gt=0, description="sandboxes run at a time")
+    unsafe_no_sandbox: bool = Field(
+        False, description="run answers under the audit-hook guard alone when bubblewrap cannot"
+    )
+    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
+    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
+
+
+class HumanEvalConfig(AnswersRun):
     """`schoolhouse teacher humaneval`: a teacher's pass@k on HumanEval, run in the sandbox."""
 
     model_config = ConfigDict(extra="forbid")
@@ -431,23 +446,13 @@ class HumanEvalConfig(TeacherRunner):
     max_tokens: int = Field(512, gt=0, description="answer token limit")
     problems: int | None = Field(None, gt=0, description="only the first N of the 164 problems")
     seed: int = Field(0, description="seeds each sample's sampling")
-    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per answer")
-    workers: int = Field(2, gt=0, description="sandboxes run at a time")
-    unsafe_no_sandbox: bool = Field(
-        False, description="run answers under the audit-hook guard alone when bubblewrap cannot"
-    )
-    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
-    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
-    kv_cache_gib: float = Field(
-        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
-    )
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
         "samples", "temperature", "top_p", "max_tokens", "seed", "timeout_s",
     )  # fmt: skip
 
 
-class SelfTrainConfig(TeacherRunner):
+class SelfTrainConfig(AnswersRun):
     """`schoolhouse selftrain KIND`: ReST-EM, the teacher fine-tuned on its own rewarded answers."""
 
     model_config = ConfigDict(extra="forbid")
@@ -494,16 +499,6 @@ class SelfTrainConfig(TeacherRunner):
     seed: int = Field(0, description="seeds problems, answers and fine-tuning")
     min_words: int = Field(80, ge=0, description="stories: drop shorter ones (too_short)")
     max_words: int = Field(800, gt=0, description="stories: drop longer ones (too_long)")
-    timeout_s: float = Field(10.0, gt=0, description="sandbox CPU seconds per answer")
-    workers: int = Field(2, gt=0, description="sandboxes run at a time")
-    unsafe_no_sandbox: bool = Field(
-        False, description="run answers under the audit-hook guard alone when bubblewrap cannot"
-    )
-    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
-    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP teacher run")
-    kv_cache_gib: float = Field(
-        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
-    )
 
     # what makes a run's rows and models; --iterations may grow on a rerun
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
