@@ -496,6 +496,11 @@ class SelfTrainConfig(AnswersRun):
         "problems are always scored",
     )
     eval_problems: int | None = Field(None, gt=0, description="only the first N HumanEval problems")
+    eval_samples: int = Field(
+        1,
+        ge=1,
+        description="above 1: also pass@k from this many HumanEval answers at temperature 0.8",
+    )
     seed: int = Field(0, description="seeds problems, answers and fine-tuning")
     min_words: int = Field(80, ge=0, description="stories: drop shorter ones (too_short)")
     max_words: int = Field(800, gt=0, description="stories: drop longer ones (too_long)")
@@ -504,7 +509,7 @@ class SelfTrainConfig(AnswersRun):
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
         "kind", "teacher", "samples", "problems", "cap", "held_out", "exercises", "source",
         "temperature", "top_p", "max_tokens", "method", "rank", "alpha", "lr", "epochs",
-        "batch", "max_length", "eval", "eval_problems", "seed", "min_words", "max_words",
+        "batch", "max_length", "eval", "eval_problems", "eval_samples", "seed", "min_words", "max_words",
     )  # fmt: skip
 
     @model_validator(mode="after")

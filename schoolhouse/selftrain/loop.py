@@ -247,25 +247,30 @@ def _held_round(run: Run, i: int) -> rounds.Round:
                         kind="selftrain-held-out", label=f"T{i} held-out")  # fmt: skip
 
 
-def _humaneval_config(run: Run, i: int):
+def _humaneval_configs(run: Run, i: int) -> list:
+    """Greedy pass@1, and pass@k from `--eval-samples` answers at temperature 0.8."""
     from ..config import HumanEvalConfig
 
     c = run.config
-    return HumanEvalConfig(out=_eval_dir(run, i) / "humaneval", teacher=c.teacher,
-                           problems=c.eval_problems, timeout_s=c.timeout_s, workers=c.workers,
-                           unsafe_no_sandbox=c.unsafe_no_sandbox, max_tokens=max(c.max_tokens, 512),
-                           kv_cache_gib=c.kv_cache_gib)  # fmt: skip
+    if c.eval != "humaneval":
+        return []
+    common = {"teacher": c.teacher, "problems": c.eval_problems, "timeout_s": c.timeout_s,
+              "workers": c.workers, "unsafe_no_sandbox": c.unsafe_no_sandbox,
+              "max_tokens": max(c.max_tokens, 512), "kv_cache_gib": c.kv_cache_gib}  # fmt: skip
+    configs = [HumanEvalConfig(out=_eval_dir(run, i) / "humaneval", **common)]
+    if c.eval_samples > 1:
+        configs.append(HumanEvalConfig(out=_eval_dir(run, i) / "humaneval-k", samples=c.eval_samples,
+                                       temperature=0.8, **common))  # fmt: skip
+    return configs
 
 
 def _eval_pending(run: Run, i: int) -> bool:
-    if run.held and _done(_eval_dir(run, i) / "held-out").__len__() < len(run.held):
+    if run.held and len(_done(_eval_dir(run, i) / "held-out")) < len(run.held):
         return True
-    if run.config.eval == "humaneval":
-        from ..graders.humaneval import problems
+    from ..graders.humaneval import problems
 
-        done = _done_humaneval(_eval_dir(run, i) / "humaneval")
-        return done < len(problems(run.config.eval_problems))
-    return False
+    return any(_done_humaneval(c.out) < len(problems(c.problems)) * c.samples
+               for c in _humaneval_configs(run, i))  # fmt: skip
 
 
 def _done_humaneval(folder: Path) -> int:
@@ -284,10 +289,10 @@ def evaluate(run: Run, i: int, teacher: Teacher | None, progress: bool) -> None:
         if len(_done(r.out)) < len(run.held):
             rounds.run_round(r, teacher, progress)
             worked = True
-    if run.config.eval == "humaneval":
+    for config in _humaneval_configs(run, i):
         from ..graders import humaneval
 
-        job = humaneval.prepare(_humaneval_config(run, i), run.teacher_at(i))
+        job = humaneval.prepare(config, run.teacher_at(i))
         if job.pending or not (job.folder.root / "results.json").exists():
             humaneval.run(job, teacher, progress)
             worked = True
@@ -331,10 +336,13 @@ def summarize(run: Run) -> dict:
         held_dir = _eval_dir(run, i) / "held-out"
         if held_dir.exists():
             entry["held_out"] = rounds.count(held_dir)
-        results = _eval_dir(run, i) / "humaneval" / "results.json"
-        if results.exists():
-            he = json.loads(results.read_text())
-            entry["humaneval"] = he["pass_at_k"] | {"problems": he["problems"]}
+        for name in ("humaneval", "humaneval-k"):
+            results = _eval_dir(run, i) / name / "results.json"
+            if results.exists():
+                he = json.loads(results.read_text())
+                scores = {f"{k} (sampled)" if name == "humaneval-k" else k: v
+                          for k, v in he["pass_at_k"].items()}  # fmt: skip
+                entry.setdefault("humaneval", {"problems": he["problems"]}).update(scores)
         entry["wall_s"] = {k.split("-")[0]: v for k, v in run.timings.items()
                            if k.endswith(f"-{i}")}  # fmt: skip
         if entry.get("teacher") is None and len(entry) <= 3:
