@@ -21,7 +21,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from ..teacher import Completion, Sampling, request_seed
+from ..graders.humaneval import INSTRUCTION as HUMANEVAL_STYLE  # asked as HumanEval asks
+from ..teacher import Completion, Sampling
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,6 @@ def held_out(problem_id: str, share: float) -> bool:
     """A fixed share of problems, chosen by hash, is never trained on."""
     h = int.from_bytes(hashlib.sha256(problem_id.encode()).digest()[:8], "big")
     return h / 2**64 < share
-
-
-HUMANEVAL_STYLE = (
-    "Complete the following Python function. Write the whole function, with any imports it "
-    "needs, in one ```python code block.\n\n```python\n{prompt}```"
-)
 
 
 def exercise_prompt(row: dict) -> str:
@@ -170,7 +165,3 @@ def exercise_rows(folder: Path) -> list[dict]:
     table = DatasetFolder(folder, EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA).read("data")
     rows = sorted(table.to_pylist(), key=lambda r: r["index"])
     return [r for r in rows if r.get("tests_passed") and r.get("solution") and r.get("tests")]
-
-
-def sample_seed(seed: int, iteration: int, problem_id: str, k: int) -> int:
-    return request_seed(seed, iteration, problem_id, k)
