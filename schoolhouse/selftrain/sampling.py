@@ -51,7 +51,8 @@ class Round:
     label: str = ""  # the progress bar's name
 
     def job(self) -> dict:
-        ids = hashlib.sha256("\n".join(p.id for p in self.problems).encode()).hexdigest()[:16]
+        ids = hashlib.sha256(json.dumps([[p.id, p.messages, p.check] for p in self.problems],
+                                        sort_keys=True).encode()).hexdigest()[:16]  # fmt: skip
         settings = self.sampling.to_dict() | {"seed": None}
         return {"kind": self.kind, "task": self.task.name, "teacher": self.teacher,
                 "iteration": self.iteration, "samples": self.samples, "source": self.source,

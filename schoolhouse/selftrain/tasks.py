@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import textwrap
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ class Problem:
     id: str  # stable across runs: the source row's id, or the story prompt's index
     messages: tuple[dict, ...]  # what the teacher is asked
     payload: Any  # what the reward needs: the exercise's row, the story prompt
+
+    @property
+    def check(self) -> str:
+        """What decides the reward beyond the prompt (an exercise's tests), for the folder's job."""
+        return self.payload["tests"] if isinstance(self.payload, dict) else ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,35 @@ def exercise_prompt(row: dict) -> str:
     return "\n".join([*imports, *([""] if imports else []), row["signature"], doc]) + "\n"
 
 
+def tests_for_entry_point(solution: str, tests: str, entry_point: str) -> str | None:
+    """The test statements that a program holding only the entry point can run: those using a
+    name the solution defines besides it (a second function, a constant) are left out, since
+    the problem shows the entry point alone. None when no assert on the entry point is left."""
+    try:
+        defined = {
+            n.name
+            for n in ast.parse(solution).body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        defined |= {t.id for n in ast.parse(solution).body if isinstance(n, ast.Assign)
+                    for t in n.targets if isinstance(t, ast.Name)}  # fmt: skip
+        statements = ast.parse(tests).body
+    except SyntaxError:
+        return None
+    other = defined - {entry_point}
+    kept = []
+    for statement in statements:
+        used = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+        if used & other:
+            continue
+        kept.append(statement)
+    calls = [s for s in kept if isinstance(s, ast.Assert)
+             and entry_point in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}]  # fmt: skip
+    if not calls:
+        return None
+    return "\n".join(ast.unparse(s) for s in kept) + "\n"
+
+
 class ExercisesTask:
     name = "exercises"
     metric = "tests_pass"
@@ -63,18 +98,24 @@ class ExercisesTask:
         benchmark = humaneval_problems()
         names = {p["entry_point"] for p in benchmark}
         self.config = config
-        self.dropped: dict[str, int] = {"same_name_as_humaneval": 0, "duplicate": 0}
+        self.dropped: dict[str, int] = {"same_name_as_humaneval": 0, "duplicate": 0,
+                                        "tests_need_other_code": 0}  # fmt: skip
         seen: set[str] = set()
         kept = []
         for row in rows:
             if row["entry_point"] in names:
                 self.dropped["same_name_as_humaneval"] += 1
                 continue
-            key = " ".join(row["docstring"].split()).lower()
-            if key in seen:
+            tests = tests_for_entry_point(row["solution"], row["tests"], row["entry_point"])
+            if tests is None:
+                self.dropped["tests_need_other_code"] += 1
+                continue
+            row = row | {"tests": tests}
+            keys = {" ".join(row["docstring"].split()).lower(), f"def {row['entry_point']}"}
+            if keys & seen:  # the same docstring, or a function of the same name again
                 self.dropped["duplicate"] += 1
                 continue
-            seen.add(key)
+            seen |= keys
             kept.append(row)
         self.rows = kept
 

@@ -85,7 +85,7 @@ def test_problems_named_like_humaneval_or_repeated_are_dropped(tmp_path):
     ]
     task = ExercisesTask(rows, config(tmp_path))
     assert [r["id"] for r in task.rows] == ["ex-1", "ex-2"]
-    assert task.dropped == {"same_name_as_humaneval": 1, "duplicate": 1}
+    assert task.dropped == {"same_name_as_humaneval": 1, "duplicate": 1, "tests_need_other_code": 0}
 
 
 def test_rewards_caps_and_held_out(tmp_path):
@@ -229,3 +229,16 @@ def test_cli_errors_name_the_flag(tmp_path):
     done = runner.invoke(main, ["selftrain", "exercises", "--out", str(tmp_path / "full"),
                                 "--exercises", str(tmp_path / "nowhere")])  # fmt: skip
     assert done.exit_code != 0 and "holds no self-training run" in done.output
+
+
+def test_tests_that_need_code_the_problem_does_not_show_are_left_out(tmp_path):
+    from schoolhouse.selftrain.tasks import tests_for_entry_point
+
+    solution = "LIMIT = 3\n\ndef triple(x):\n    return 3 * x\n\ndef helper(y):\n    return y\n"
+    tests = "assert triple(2) == 6\nassert helper(1) == 1\nassert triple(LIMIT) == 9\nassert triple(0) == 0\n"
+    assert tests_for_entry_point(solution, tests, "triple") == "assert triple(2) == 6\nassert triple(0) == 0\n"
+    assert tests_for_entry_point(solution, "assert helper(1) == 1\n", "triple") is None
+    row = exercise(3) | {"solution": exercise(3)["solution"] + "\ndef other():\n    return 1\n",
+                         "tests": "assert other() == 1\n"}  # fmt: skip
+    task = ExercisesTask([row, exercise(4)], config(tmp_path))
+    assert [r["id"] for r in task.rows] == ["ex-4"] and task.dropped["tests_need_other_code"] == 1
