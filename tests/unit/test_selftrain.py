@@ -220,9 +220,13 @@ def test_cli_errors_name_the_flag(tmp_path):
     from schoolhouse.cli import main
 
     runner = CliRunner()
-    done = runner.invoke(main, ["selftrain", "stories", "--out", str(tmp_path / "r"), "--eval", "humaneval"])
+    done = runner.invoke(
+        main, ["selftrain", "stories", "--out", str(tmp_path / "r"), "--eval", "humaneval"]
+    )
     assert done.exit_code != 0 and "--eval humaneval scores code" in done.output
-    done = runner.invoke(main, ["selftrain", "exercises", "--out", str(tmp_path / "r"), "--cap", "0"])
+    done = runner.invoke(
+        main, ["selftrain", "exercises", "--out", str(tmp_path / "r"), "--cap", "0"]
+    )
     assert done.exit_code != 0 and "--cap" in done.output
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")
@@ -236,7 +240,10 @@ def test_tests_that_need_code_the_problem_does_not_show_are_left_out(tmp_path):
 
     solution = "LIMIT = 3\n\ndef triple(x):\n    return 3 * x\n\ndef helper(y):\n    return y\n"
     tests = "assert triple(2) == 6\nassert helper(1) == 1\nassert triple(LIMIT) == 9\nassert triple(0) == 0\n"
-    assert tests_for_entry_point(solution, tests, "triple") == "assert triple(2) == 6\nassert triple(0) == 0\n"
+    assert (
+        tests_for_entry_point(solution, tests, "triple")
+        == "assert triple(2) == 6\nassert triple(0) == 0\n"
+    )
     assert tests_for_entry_point(solution, "assert helper(1) == 1\n", "triple") is None
     row = exercise(3) | {"solution": exercise(3)["solution"] + "\ndef other():\n    return 1\n",
                          "tests": "assert other() == 1\n"}  # fmt: skip
