@@ -231,10 +231,8 @@ def _done(folder: Path) -> set[str]:
 
 def _round(run: Run, i: int) -> rounds.Round:
     c = run.config
-    sampling = Sampling(temperature=c.temperature, top_p=c.top_p, frequency_penalty=0.0,
-                        max_tokens=c.max_tokens)  # fmt: skip
     return rounds.Round(_samples_dir(run, i), run.task, run.train, run.teacher_at(i - 1).name,
-                        i, c.samples, sampling, c.source, c.seed, c.shard_size,
+                        i, c.samples, run.task.round_sampling(), c.source, c.seed, c.shard_size,
                         label=f"round {i}: T{i - 1} answers")  # fmt: skip
 
 
