@@ -149,6 +149,11 @@ class ExercisesTask:
         return [Reward(r.passed, None if r.passed else r.reason, (r.detail or "")[:1000] or None)
                 for r in results]  # fmt: skip
 
+    def round_sampling(self) -> Sampling:
+        c = self.config
+        return Sampling(temperature=c.temperature, top_p=c.top_p, frequency_penalty=0.0,
+                        max_tokens=c.max_tokens)  # fmt: skip
+
     def eval_sampling(self, problem: Problem) -> Sampling:
         return Sampling(temperature=0.0, top_p=1.0, frequency_penalty=0.0,
                         max_tokens=self.config.max_tokens, seed=0)  # fmt: skip
@@ -190,6 +195,10 @@ class StoriesTask:
         from ..text import words_used
 
         return len(words_used(text, problem.payload.words)) == len(problem.payload.words)
+
+    def round_sampling(self) -> Sampling:
+        """As `generate stories` samples (its penalties), at the run's temperature."""
+        return self.stories_config.sampling()
 
     def eval_sampling(self, problem: Problem) -> Sampling:
         return self.stories_config.sampling()
