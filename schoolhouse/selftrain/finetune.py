@@ -187,6 +187,30 @@ def finetune(
     return stats
 
 
+def finetune_apart(
+    base: Path | str,
+    examples: Sequence[Example],
+    out: Path | str,
+    tuning: Tuning = Tuning(),
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """`finetune` in a child process: the model, its gradients and the optimizer (several GB for
+    the 0.5B model) go back to the system when it ends, before the next engine starts in this
+    process, and a crash of the training libraries cannot take the run with it."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(finetune, (base, list(examples), out, tuning, progress, _stderr))
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
 def _order(n: int, tuning: Tuning) -> list[int]:
     """Example indices in training order: each epoch a seeded shuffle, a fractional last epoch
     its first part."""

@@ -30,7 +30,7 @@ from ..config import SelfTrainConfig
 from ..datasets.folder import write_atomic
 from ..teacher import Sampling, Teacher, TeacherSpec, resolve_teacher, teacher_for
 from . import sampling as rounds
-from .finetune import MANIFEST, Example, Tuning, finetune
+from .finetune import MANIFEST, Example, Tuning, finetune_apart
 from .tasks import Problem, held_out
 
 
@@ -104,7 +104,7 @@ def selftrain(
     task_for: Callable[[SelfTrainConfig, Teacher | None], object],
     teacher: Teacher | None = None,
     progress: bool = True,
-    train: Callable = finetune,
+    train: Callable = finetune_apart,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Run (or resume) every iteration; the summary that `iterations.json` holds."""

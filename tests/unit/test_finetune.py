@@ -94,3 +94,13 @@ def test_dora_trains_and_merges(base, tmp_path):
              progress=False)  # fmt: skip
     before, after = weights(base), weights(tmp_path / "dora")
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_the_loop_fine_tunes_in_a_child_process(base, tmp_path):
+    """What training held (the model, its optimizer) leaves with the child: the run's process
+    starts the next engine without it."""
+    from schoolhouse.selftrain.finetune import finetune_apart
+
+    stats = finetune_apart(base, EXAMPLES[:2], tmp_path / "apart", Tuning(batch=2, max_length=64),
+                           progress=False)  # fmt: skip
+    assert stats["steps"] == 1 and (tmp_path / "apart" / MANIFEST).exists()
