@@ -41,13 +41,13 @@ def test_one_stories_iteration_through_the_real_engine(tmp_path):
             "--iterations", "1", "--held-out", "0.25", "--min-words", "20", "--max-tokens", "200",
             "--kv-cache-gib", "1", "--no-progress", "--json-summary"]  # fmt: skip
     done = cli(*args)
-    assert done.returncode in (0, 1), done.stderr[-3000:]
+    assert done.returncode in (0, 2), done.stderr[-3000:]
     iterations = json.loads((out / "iterations.json").read_text())["iterations"]
     round1 = iterations[1]["samples"]
     assert (
         round1["answers"] == 4 * json.loads((out / "iterations.json").read_text())["train_problems"]
     )
-    if done.returncode == 1:  # no story passed: the run says so and keeps the base teacher
+    if done.returncode == 2:  # no story passed: the run says so and keeps the base teacher
         assert round1["passed"] == 0 and "last good teacher is the base model" in done.stderr
         return
     assert (out / "iter-1" / "config.json").exists() and iterations[1]["finetune"]["steps"] >= 1
