@@ -135,3 +135,34 @@ def test_pretrain_and_publish_flow_mains_take_the_commands_options(monkeypatch, 
     with pytest.raises(SystemExit) as done:
         flows.pretrain.main(["--data", "d", "--out", "r", "--steps", "0"])
     assert done.value.code != 0 and "--steps" in capsys.readouterr().err
+
+
+def test_selftrain_flow_retries_crashes_not_stops_and_takes_the_commands_options(monkeypatch):
+    from pathlib import Path
+
+    import pytest
+    import yaml
+
+    import flows.selftrain
+    from flows.selftrain import is_transient, run_selftrain
+    from schoolhouse.selftrain.loop import SelfTrainError
+
+    assert run_selftrain.retries == 2
+    assert is_transient(None, None, State(RuntimeError("engine died")))
+    assert not is_transient(None, None, State(SelfTrainError("iteration 1: none passed")))
+    assert not is_transient(None, None, State(ValueError("--samples: refused")))
+    seen = {}
+    monkeypatch.setattr(flows.selftrain, "selftrain_flow", lambda **kw: seen.update(kw))
+    with pytest.raises(SystemExit) as done:
+        flows.selftrain.main(["--kind", "stories", "--out", "r", "--samples", "8", "--cap", "3"])
+    assert done.value.code == 0
+    assert seen["kind"] == "stories" and seen["out"] == "r" and seen["teacher"] == "embedded"
+    assert seen["options"]["samples"] == 8 and seen["options"]["cap"] == 3
+    config = flows.selftrain.build(
+        flows.selftrain.SelfTrainConfig, seen["options"], kind=seen["kind"], out=Path("r")
+    )
+    assert config.samples == 8 and config.iterations == 2 and config.eval == "none"
+    root = Path(__file__).resolve().parents[2]
+    deployments = yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
+    (deployment,) = [d for d in deployments if d["entrypoint"].endswith(":selftrain_flow")]
+    assert "schedules" not in deployment and deployment["parameters"]["kind"] == "exercises"
