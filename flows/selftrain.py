@@ -45,15 +45,19 @@ def selftrain_flow(
     logger = get_run_logger()
     for entry in summary["iterations"]:
         he = entry.get("humaneval", {}).get("pass@1")
-        rounds = entry.get("samples")
         logger.info(
-            "T%d: round reward %s, HumanEval pass@1 %s",
+            "T%d: round reward %s, held-out passed %s, HumanEval pass@1 %s",
             entry["iteration"],
-            f"{rounds['passed']}/{rounds['answers']}" if rounds else "-",
+            _share(entry.get("samples")),
+            _share(entry.get("held_out")),
             f"{he:.3f}" if he is not None else "-",
         )
     logger.info("iterations.json and report.md in %s", config.out)
     return summary
+
+
+def _share(counts: dict | None) -> str:
+    return f"{counts['passed']}/{counts['answers']}" if counts else "-"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,6 +65,13 @@ def main(argv: list[str] | None = None) -> None:
     then the flow."""
 
     def run(config: SelfTrainConfig, values: dict) -> None:
+        from schoolhouse.cli.options import fail
+        from schoolhouse.selftrain.loop import SelfTrainError, check_run_folder
+
+        try:
+            check_run_folder(config)  # one line naming the flag, before Prefect starts
+        except SelfTrainError as e:
+            fail(str(e))
         values = {k: v for k, v in values.items() if k not in ("kind", "out", "teacher",
                                                                 "iterations")}  # fmt: skip
         on_runner(selftrain_flow, config.runner)(

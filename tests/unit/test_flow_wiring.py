@@ -137,7 +137,9 @@ def test_pretrain_and_publish_flow_mains_take_the_commands_options(monkeypatch, 
     assert done.value.code != 0 and "--steps" in capsys.readouterr().err
 
 
-def test_selftrain_flow_retries_crashes_not_stops_and_takes_the_commands_options(monkeypatch):
+def test_selftrain_flow_retries_crashes_not_stops_and_takes_the_commands_options(
+    monkeypatch, tmp_path, capsys
+):
     from pathlib import Path
 
     import pytest
@@ -166,3 +168,13 @@ def test_selftrain_flow_retries_crashes_not_stops_and_takes_the_commands_options
     deployments = yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
     (deployment,) = [d for d in deployments if d["entrypoint"].endswith(":selftrain_flow")]
     assert "schedules" not in deployment and deployment["parameters"]["kind"] == "exercises"
+    # a rerun with other settings fails in one line naming the flag, before any flow run
+    from schoolhouse.selftrain.loop import record_run
+
+    record_run(config.model_copy(update={"out": tmp_path / "run"}))
+    seen.clear()
+    with pytest.raises(SystemExit) as done:
+        flows.selftrain.main(
+            ["--kind", "stories", "--out", str(tmp_path / "run"), "--samples", "8", "--cap", "1"]
+        )
+    assert done.value.code != 0 and "--cap" in capsys.readouterr().err and not seen
