@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger, task
 from flows.options import build, command, on_runner
 from schoolhouse import jobs
 from schoolhouse.config import SelfTrainConfig
+from schoolhouse.report.selftrain import table
 
 
 def is_transient(task, task_run, state) -> bool:
@@ -42,22 +43,8 @@ def selftrain_flow(
     config = build(SelfTrainConfig, options, kind=kind, out=Path(out), teacher=teacher,
                    iterations=iterations)  # fmt: skip
     summary = run_selftrain(config)
-    logger = get_run_logger()
-    for entry in summary["iterations"]:
-        he = entry.get("humaneval", {}).get("pass@1")
-        logger.info(
-            "T%d: round reward %s, held-out passed %s, HumanEval pass@1 %s",
-            entry["iteration"],
-            _share(entry.get("samples")),
-            _share(entry.get("held_out")),
-            f"{he:.3f}" if he is not None else "-",
-        )
-    logger.info("iterations.json and report.md in %s", config.out)
+    get_run_logger().info("\n".join(table(summary) + [f"iterations.json and report.md in {out}"]))
     return summary
-
-
-def _share(counts: dict | None) -> str:
-    return f"{counts['passed']}/{counts['answers']}" if counts else "-"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
             check_run_folder(config)  # one line naming the flag, before Prefect starts
         except SelfTrainError as e:
             fail(str(e))
-        values = {k: v for k, v in values.items() if k not in ("kind", "out", "teacher",
-                                                                "iterations")}  # fmt: skip
+        for named in ("kind", "out", "teacher", "iterations"):
+            values.pop(named)
         on_runner(selftrain_flow, config.runner)(
             kind=config.kind, out=str(config.out), teacher=config.teacher,
             iterations=config.iterations, options=values,
