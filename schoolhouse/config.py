@@ -309,6 +309,48 @@ class AnnotateConfig(TeacherRunner):
     )  # fmt: skip
 
 
+class JudgeConfig(TeacherRunner):
+    """`schoolhouse judge`: a sense score (0-1) for every story, textbook section or text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[Path] = Field(
+        min_length=1,
+        description="dataset folders (their kept rows) or JSON Lines / Parquet with id, text and "
+        "optionally kind (story, textbook, web)",
+    )
+    out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
+    judge: str = Field(
+        "embedded-large",
+        description="the judge model: 'embedded-large' (default; `make grader-large`), "
+        "'embedded', 'embedded-coder', a model folder, or http(s) URL(s) of vLLM servers",
+    )
+    kind: Literal["auto", "story", "textbook", "web"] = Field(
+        "auto",
+        description="what the texts are, where a row has no `kind`: 'auto' reads it from a "
+        "dataset folder's job (stories, textbooks), else 'web'",
+    )
+    rejected: bool = Field(False, description="also judge a dataset folder's rejected rows")
+    max_bytes: int = Field(1_000_000, gt=0, description="skip input texts larger than this")
+    shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
+    batch: int = Field(
+        32, gt=0, description="texts judged together (the engine batches them; rows are written "
+        "per batch)"
+    )
+    concurrency: int = Field(64, gt=0, description="requests in flight per HTTP judge")
+    kv_cache_gib: float = Field(
+        4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
+    )
+    seed: int = Field(0, description="the engine's seed (the judge reads greedily)")
+    license: str = Field("other", description="license of the dataset, for its card")
+
+    JOB_FIELDS: ClassVar[tuple[str, ...]] = ("kind", "rejected", "max_bytes")
+
+    @property
+    def teacher(self) -> str:
+        return self.judge
+
+
 class TrainClassifierConfig(BaseModel):
     """`schoolhouse classifier train`: a quality classifier on `text` + `score` (0-5) rows."""
 

@@ -283,15 +283,21 @@ def teacher_serve(
 
 
 from .experiment import experiment_cmd  # noqa: E402
-from .graders import annotate_cmd, classifier_group, filter_cmd, humaneval_cmd  # noqa: E402
+from .graders import (  # noqa: E402
+    annotate_cmd,
+    classifier_group,
+    filter_cmd,
+    humaneval_cmd,
+    judge_cmd,
+)
 from .pipeline import pipeline_cmd  # noqa: E402
 from .sandbox import sandbox_group  # noqa: E402
 from .selftrain import selftrain_group  # noqa: E402
 from .student import evaluate_cmd, pretrain_cmd, sample_cmd  # noqa: E402
 
 for command in (
-    pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, classifier_group, filter_cmd, pipeline_cmd,
-    sandbox_group, experiment_cmd, selftrain_group,
+    pretrain_cmd, sample_cmd, evaluate_cmd, annotate_cmd, judge_cmd, classifier_group, filter_cmd,
+    pipeline_cmd, sandbox_group, experiment_cmd, selftrain_group,
 ):  # fmt: skip
     main.add_command(command)
 teacher.add_command(humaneval_cmd)

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from ..config import AnnotateConfig, HumanEvalConfig, TrainClassifierConfig, WebFilterConfig
+from ..config import (
+    AnnotateConfig,
+    HumanEvalConfig,
+    JudgeConfig,
+    TrainClassifierConfig,
+    WebFilterConfig,
+)
 from .options import USER_ERRORS, build_config, config_options, fail
 
 INPUTS = frozenset({"inputs"})
@@ -82,6 +88,46 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
         f"  tokens    {summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} completion"
         f" in {summary.wall_s:.1f} s"
     )
+
+
+@click.command("judge")
+@inputs_argument
+@config_options(JudgeConfig, {}, INPUTS)
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
+)
+@click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
+def judge_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
+    """Score how much each story, textbook section or text makes sense (0-1), with a judge model.
+
+    INPUTS are dataset folders (kept rows; --rejected adds the rejects), JSON Lines or Parquet
+    files with id, text and optionally kind (story, textbook, web). Every row ends as one row
+    with the same id and a `sense` column (higher makes more sense; the card documents the
+    scale and shows its distribution). Rerunning the same command resumes.
+    """
+    from ..graders.sense.job import judge_rows
+
+    config = build_config(JudgeConfig, {"inputs": list(inputs), **values}, {})
+    summary = resumable(judge_rows, config, progress, json_summary)
+    if summary is None:
+        return
+    d = summary.to_dict()
+    click.echo(f"\n{d['out']}: {summary.judged} judged of {summary.rows} rows by {summary.judge}")
+    click.echo(f"  method    {summary.method or 'none'}; threshold {summary.threshold}")
+    for kind, v in summary.by_kind.items():
+        click.echo(
+            f"  {kind:<9} {v['rows']:>5} rows, mean sense {v['mean']:.3f}, "
+            f"{v['below_threshold']} below the threshold"
+        )
+    for reason, count in summary.rejected.most_common():
+        click.echo(f"  rejected {reason:<24} {count:>6}")
+    if summary.skipped:
+        click.echo(f"  resumed: {summary.skipped} already written, {summary.written} written now")
+    if summary.wall_s:
+        click.echo(
+            f"  speed     {summary.written / summary.wall_s:.2f} docs/s "
+            f"({summary.prompt_tokens:,} prompt tokens in {summary.wall_s:.1f} s)"
+        )
 
 
 @click.group("classifier")

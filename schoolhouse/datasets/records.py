@@ -245,3 +245,34 @@ class Annotation:
 
 
 ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA = schema_of(Annotation), schema_of(Annotation, True)
+
+
+@dataclass(slots=True, kw_only=True)
+class Judgement:
+    """A text's sense as a judge model read it (`schoolhouse judge`)."""
+
+    id: str  # the input row's id: the row key on resume
+    index: int  # the row's position in the input
+    text: str
+    kind: str  # story | textbook | web
+    source: str
+    sense: float | None  # 0-1, higher makes more sense (the card says how it was computed)
+    sense_method: str  # fitted | rubric | none
+    p_yes: float | None = None  # the rubric's P(Yes), "does it make sense from start to end"
+    lp_mean: float | None = None  # mean token log-probability under the judge
+    lp_low: float | None = None  # mean of the least likely 10 % of tokens (Min-K% Prob)
+    shuffle_gap: float | None = None  # log-probability per token lost by shuffling sentences
+    context_gain: float | None = None  # log-probability per token the first half adds
+    p_yes_gap: float | None = None  # P(Yes) minus P(Yes) of the shuffled copy
+    tokens: int  # the text's tokens as the judge read them
+    cut: bool  # judged on its beginning only (a longer text)
+    judge: str
+    template_sha: str
+    prompt_tokens: int
+    reason: str | None = rejected_only()
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+JUDGEMENT_SCHEMA, REJECTED_JUDGEMENT_SCHEMA = schema_of(Judgement), schema_of(Judgement, True)

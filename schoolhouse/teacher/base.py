@@ -51,6 +51,10 @@ class Request:
     # the completion (vLLM's `logprobs`, the API's `top_logprobs`; at most 20 by default). They
     # are the model's raw distribution, before temperature, penalties or guided decoding.
     top_logprobs: int | None = field(default=None, hash=False, compare=False)
+    # Report the log-probability of every prompt token, as the model reads the prompt (vLLM's
+    # `prompt_logprobs`): what a likelihood-based judge scores a text by, at the cost of the
+    # prefill only.
+    prompt_logprobs: bool = field(default=False, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class Completion:
     # per completion token, the most likely tokens as (piece, log-probability), where the
     # request asked for `top_logprobs` and the backend reported them; aligned with `pieces`
     top_logprobs: tuple[tuple[tuple[str, float], ...], ...] | None = None
+    # per prompt token (the chat template's included), its piece and log-probability given the
+    # tokens before it (None for the first), where the request asked for `prompt_logprobs`
+    prompt_logprobs: tuple[tuple[str, float | None], ...] | None = None
 
 
 class Teacher(Protocol):

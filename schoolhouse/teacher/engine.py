@@ -101,6 +101,8 @@ class EngineTeacher:
         extra = {"extra_args": dict(request.steering)} if request.steering else {}
         if request.top_logprobs:
             extra["logprobs"] = request.top_logprobs
+        if request.prompt_logprobs:
+            extra["prompt_logprobs"] = 0  # the prompt's own tokens, no alternatives
         if request.json_schema is None:
             return SamplingParams(**s.to_dict(), **extra)
         from vllm.sampling_params import StructuredOutputsParams
@@ -112,11 +114,25 @@ class EngineTeacher:
     def _pieces(self, request: Request, token_ids) -> tuple[str, ...] | None:
         if not (request.steering or request.top_logprobs):
             return None
+        return tuple(self.decoder.piece(t) for t in token_ids)
+
+    @property
+    def decoder(self):
         if self._decoder is None:
             from .steering import Pieces
 
             self._decoder = Pieces(self.llm.get_tokenizer())
-        return tuple(self._decoder.piece(t) for t in token_ids)
+        return self._decoder
+
+    def _prompt_logprobs(self, request: Request, out) -> tuple | None:
+        """(piece, log-probability) per prompt token, where the request asked for them."""
+        if not request.prompt_logprobs or out.prompt_logprobs is None:
+            return None
+        ids = out.prompt_token_ids or ()
+        return tuple(
+            (self.decoder.piece(t), None if at is None or t not in at else at[t].logprob)
+            for t, at in zip(ids, out.prompt_logprobs, strict=False)
+        )
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
         engine = self.llm.llm_engine
@@ -157,6 +173,7 @@ class EngineTeacher:
                         best.finish_reason or "stop",
                         self._pieces(request, best.token_ids),
                         top_logprobs(request, best.logprobs),
+                        self._prompt_logprobs(request, out),
                     )
                 if len(pending) < self.window // 2:
                     top_up()

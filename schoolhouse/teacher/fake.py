@@ -16,12 +16,15 @@ class FakeTeacher:
         finish_reason: str = "stop",
         dies_after: int | None = None,
         logprobs: Callable[[Request, str], tuple] | None = None,
+        prompt_logprobs: Callable[[Request], tuple] | None = None,
     ):
         self.name = name
         self.dies_after = dies_after  # answers this many requests, then fails like a dead server
         self.finish_reason = finish_reason
         # (request, reply) -> (pieces, top_logprobs), reported where a request asks for them
         self.logprobs = logprobs
+        # request -> ((piece, logprob), ...) over the prompt, where a request asks for them
+        self.prompt_logprobs = prompt_logprobs
         self._reply = replies if callable(replies) else None
         self._queue = deque(() if callable(replies) else replies)
         self.requests: list[Request] = []
@@ -46,6 +49,9 @@ class FakeTeacher:
                 self.finish_reason,
                 pieces,
                 top,
+                self.prompt_logprobs(request)
+                if self.prompt_logprobs and request.prompt_logprobs
+                else None,
             )
 
     def close(self) -> None:

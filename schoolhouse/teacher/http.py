@@ -25,6 +25,23 @@ STEERING_PROCESSOR = "schoolhouse.teacher.steering_vllm:LexicalSteering"
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
+def prompt_logprobs(data: dict) -> tuple | None:
+    """vLLM's `prompt_logprobs` of a chat answer ([null, {token id: {logprob, rank,
+    decoded_token}}, ...], the prompt's own token first in each) as (piece, logprob) pairs;
+    None where the server did not report them (a server other than vLLM)."""
+    positions = data.get("prompt_logprobs")
+    if not positions:
+        return None
+    pairs = []
+    for at in positions:
+        if not at:
+            pairs.append(("", None))
+            continue
+        own = next(iter(at.values()))  # vLLM puts the prompt's own token first
+        pairs.append((own.get("decoded_token") or "", own.get("logprob")))
+    return tuple(pairs)
+
+
 class HTTPTeacher:
     def __init__(
         self,
@@ -84,6 +101,8 @@ class HTTPTeacher:
             body["logprobs"] = True  # the sampled tokens' pieces, to replay the schedule
         if request.top_logprobs and not self.refuses_logprobs:
             body["logprobs"], body["top_logprobs"] = True, request.top_logprobs
+        if request.prompt_logprobs:  # a vLLM extension: the prompt's own tokens' logprobs
+            body["prompt_logprobs"] = 0
         if request.json_schema is not None:  # guided decoding; vLLM ignores the legacy guided_json
             body["response_format"] = {
                 "type": "json_schema",
@@ -125,6 +144,7 @@ class HTTPTeacher:
                     )
                     if request.top_logprobs and content
                     else None,
+                    prompt_logprobs(data) if request.prompt_logprobs else None,
                 )
             except httpx.TransportError as e:
                 error = e
