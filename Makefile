@@ -57,11 +57,13 @@ sandbox:
 	  apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } || \
 	  echo "bubblewrap could not be installed: model-written code will be refused"
 
+# Unit tests, the Prefect harness and the sandbox: minutes. Everything that starts a real vLLM
+# engine or server (cold starts of 30 s and more each) is in test-slow, which CI also runs.
 test: install browser sandbox
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not engine"
 
-test-slow: install
-	$(PY) -m pytest -m slow
+test-slow: install sandbox
+	$(PY) -m pytest -m "slow or engine"
 
 lint: install
 	$(VENV)/bin/ruff check .

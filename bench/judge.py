@@ -234,8 +234,10 @@ def main() -> None:
         table_ = json.loads(path.read_text()) if path.exists() else {}
         table_[name.split(" (")[0]] = weights
         path.write_text(json.dumps(table_, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {path.relative_to(ROOT)} [{name.split(' (')[0]}]: threshold "
-              f"{weights['threshold']}, out-of-fold AUC {weights['auc_out_of_fold']}")
+        print(
+            f"wrote {path.relative_to(ROOT)} [{name.split(' (')[0]}]: threshold "
+            f"{weights['threshold']}, out-of-fold AUC {weights['auc_out_of_fold']}"
+        )
 
 
 if __name__ == "__main__":

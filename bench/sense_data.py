@@ -76,7 +76,9 @@ def swap_nouns(text: str, rng: random.Random, known: set[str]) -> str:
             spots.append(m)
     if len(spots) < 2:
         return text
-    chosen = sorted(rng.sample(spots, min(len(spots), max(4, len(spots) // 3))), key=lambda m: m.start())
+    chosen = sorted(
+        rng.sample(spots, min(len(spots), max(4, len(spots) // 3))), key=lambda m: m.start()
+    )
     words = [m.group() for m in chosen]
     rotated = words[1:] + words[:1]
     if all(a.lower() == b.lower() for a, b in zip(words, rotated, strict=True)):
@@ -106,9 +108,7 @@ def invent(word: str, rng: random.Random) -> str:
 def invent_words(text: str, rng: random.Random, every: int = 12) -> str:
     matches = [m for m in WORD.finditer(text) if len(m.group()) >= 4]
     chosen = {m.start() for m in rng.sample(matches, max(2, len(matches) // every))}
-    return WORD.sub(
-        lambda m: invent(m.group(), rng) if m.start() in chosen else m.group(), text
-    )
+    return WORD.sub(lambda m: invent(m.group(), rng) if m.start() in chosen else m.group(), text)
 
 
 def prompt_for(kind: str, index: int) -> str:

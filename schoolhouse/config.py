@@ -166,7 +166,26 @@ class SteeringOptions(BaseModel):
         return {"steer": True} | {k: getattr(self, k) for k in self.STEERING_FIELDS}
 
 
-class StoriesConfig(SteeringOptions, GenerateConfig):
+class SenseOptions(BaseModel):
+    """The sense check (`graders/sense/`), for the kinds whose rows are prose."""
+
+    judge: str = Field(
+        "auto",
+        description="the sense judge that drops rows as `nonsense`: 'auto' ($SCHOOLHOUSE_JUDGE, "
+        "else embedded-large when installed, else none), 'none', or any teacher spec",
+    )
+    min_sense: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="drop rows the judge scores below this (default: the judge's fitted threshold)",
+    )
+    judge_batch: int = Field(
+        32, gt=0, description="prompts generated, then judged together, per round"
+    )
+
+
+class StoriesConfig(SenseOptions, SteeringOptions, GenerateConfig):
     """`schoolhouse generate stories`: TinyStories-style stories under vocabulary constraints."""
 
     features: Path | None = Field(
@@ -203,7 +222,7 @@ class StoriesConfig(SteeringOptions, GenerateConfig):
     )
 
 
-class TextbooksConfig(SteeringOptions, GenerateConfig):
+class TextbooksConfig(SenseOptions, SteeringOptions, GenerateConfig):
     """`schoolhouse generate textbooks`: phi-1.5 / Cosmopedia lessons, topic x audience x style."""
 
     template: str = Field("textbook", description="prompt template name in prompts/")
@@ -334,8 +353,9 @@ class JudgeConfig(TeacherRunner):
     max_bytes: int = Field(1_000_000, gt=0, description="skip input texts larger than this")
     shard_size: int = Field(1000, gt=0, description="rows per Parquet shard")
     batch: int = Field(
-        32, gt=0, description="texts judged together (the engine batches them; rows are written "
-        "per batch)"
+        32,
+        gt=0,
+        description="texts judged together (the engine batches them; rows are written per batch)",
     )
     concurrency: int = Field(64, gt=0, description="requests in flight per HTTP judge")
     kv_cache_gib: float = Field(
@@ -586,6 +606,11 @@ class PipelineConfig(TeacherRunner):
         None,
         description="scores web text and grades the student, as --teacher takes (default: "
         "the teacher; FineWeb-Edu and TinyStories graded with a stronger model than wrote)",
+    )
+    judge: str = Field(
+        "auto",
+        description="the sense judge of the stories and textbooks (drop reason nonsense): "
+        "'auto' ($SCHOOLHOUSE_JUDGE, else embedded-large when installed), 'none', or a teacher spec",
     )
     seed: int = Field(0, description="seeds every step")
     stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")

@@ -58,7 +58,18 @@ def lesson_kind(config: GenerateConfig, verify: Verify | None = None) -> Kind:
     kind = kinds.get(type(config))
     if kind is None:
         raise TypeError(f"no lesson kind for {type(config).__name__}")
-    return kind.load(config, verify if verify is not None else checks_for(config))
+    kind = kind.load(config, verify if verify is not None else checks_for(config))
+    kind.sense = sense_for(config)
+    return kind
+
+
+def sense_for(config: GenerateConfig):
+    """The sense check of a prose config's `--judge` (None: off, or no judge available)."""
+    if not hasattr(config, "judge"):
+        return None
+    from .graders.sense.check import sense_check
+
+    return sense_check(config.judge, config.min_sense, config.judge_batch)
 
 
 def generate(

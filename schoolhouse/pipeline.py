@@ -187,7 +187,7 @@ class Pipeline:
 
         c = self.config
         config = StoriesConfig(n=c.stories, out=self.config.paths["stories"], seed=c.seed,
-                               teacher=c.teacher, best_of=c.best_of)  # fmt: skip
+                               teacher=c.teacher, best_of=c.best_of, judge=c.judge)  # fmt: skip
         return self._generate(config, progress)
 
     def _textbooks(self, progress: bool) -> dict:
@@ -195,7 +195,7 @@ class Pipeline:
 
         c = self.config
         config = TextbooksConfig(n=c.textbooks, out=c.paths["textbooks"], seed=c.seed,
-                                 teacher=c.teacher)  # fmt: skip
+                                 teacher=c.teacher, judge=c.judge)  # fmt: skip
         return self._generate(config, progress)
 
     def _generate(self, config, progress: bool) -> dict:
@@ -330,11 +330,20 @@ class Pipeline:
 
         c = self.config
         teacher = self.teachers.get(c.grader_spec) if c.eval_prompts else None
-        result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts)
+        judge = None
+        if teacher is not None:  # the grader reads the student's stories as the sense judge too
+            from .graders.sense import SenseJudge
+
+            judge = SenseJudge.load(teacher).scores
+        result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts, judge=judge)
         gpt = result.get("gpt_eval") or {}
-        keys = ("prompts", "graded", "grammar", "creativity", "consistency")
+        keys = ("prompts", "graded", "grammar", "creativity", "consistency",
+                "grader_discriminates")  # fmt: skip
+        sense = result.get("sense_eval") or {}
         return {"val_loss": result["val_loss"], "perplexity": result["perplexity"],
-                **{k: gpt.get(k) for k in keys}}  # fmt: skip
+                **{k: gpt.get(k) for k in keys},
+                **{f"sense_{k}": sense.get(k) for k in ("student", "real_ending",
+                                                        "shuffled_words", "judge_discriminates")}}  # fmt: skip
 
     def _report(self, progress: bool) -> dict:
         from .report import write_report

@@ -15,6 +15,9 @@ os.environ.setdefault(
     "PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "schoolhouse-test-prefect")
 )
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# `--judge auto` reads it: tests of generation with a fake teacher open no real judge unless
+# they ask for one (tests/unit/test_sense.py, tests/integration/test_engine_judge.py)
+os.environ["SCHOOLHOUSE_JUDGE"] = "none"
 
 STORY = """Once upon a time, in a small town, there lived a girl named Mia. Mia had a {adjective} \
 {noun} that she loved more than anything. Every morning she would {verb} with it in the garden \

@@ -118,6 +118,7 @@ class Story:
     draft: str | None = None  # --refine: the first answer, its critique, and their tokens
     critique: str | None = None
     refine_tokens: int = 0
+    sense: float | None = None  # the sense judge's score (0-1), where a judge read the row
     reason: str | None = rejected_only()  # why the row was rejected
 
     def to_row(self) -> dict[str, Any]:
@@ -153,6 +154,7 @@ class Textbook:
     draft: str | None = None
     critique: str | None = None
     refine_tokens: int = 0
+    sense: float | None = None  # the sense judge's score (0-1), where a judge read the row
     reason: str | None = rejected_only()
 
     def to_row(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +81,7 @@ class Summary:
     wall_s: float = 0.0
     steer: bool | None = None  # None: the kind names no words to steer toward
     word_sources: Counter = field(default_factory=Counter)  # free / steered / forced / missing
+    judge: str | None = None  # the sense judge that read the rows, if any
 
     @property
     def tok_s(self) -> float:
@@ -99,6 +101,7 @@ class Summary:
             f"adherence_{self.adherence_label}": self.adherent / self.completions
             if self.completions
             else None,
+            "judge": self.judge,
             "wall_s": round(self.wall_s, 2),
             "output_tok_s": round(self.tok_s, 1),
             "kept_per_minute": round(60 * self.kept_now / self.wall_s, 2) if self.wall_s else None,
@@ -141,6 +144,9 @@ def prepare(config: GenerateConfig, kind: Kind, teacher_spec: TeacherSpec | None
     spec = teacher_spec or resolve_teacher(config.teacher)
     job = {"kind": kind.name, "template_sha": kind.sampler.template.sha, "teacher": spec.name}
     job |= kind.job_info() | config.job_fields()
+    sense = getattr(kind, "sense", None)
+    if sense is not None:  # only when on: folders made before the check existed still resume
+        job |= sense.job_info()
     folder = DatasetFolder(config.out, kind.schema, kind.rejected_schema, config.shard_size)
     folder.check(job)
     done = folder.done_indices()
@@ -170,12 +176,16 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
     candidates: dict[int, list] = defaultdict(list)
     ready: list[tuple[Any, list]] = []
 
+    sense = getattr(kind, "sense", None) if pending else None
+    summary.judge = sense.spec.name if sense is not None else None
     with progress_run(folder, summary, config.n, done_before, kind.unit, "generate",
-                      progress) as out:  # fmt: skip
+                      progress) as out, _judging(sense, teacher, config) as judge:  # fmt: skip
 
         def write(batch: list[tuple[Any, list]]) -> None:
             records = [_build(job, prompt, *candidate) for prompt, cs in batch for candidate in cs]
             kind.verify(records)
+            if judge is not None:  # after the cheap checks: the judge reads only their passes
+                judge(records, SENSE_KINDS[kind.name])
             for prompt, _ in batch:
                 row = _choose(job, [r for r in records if r.index == prompt.index], summary)
                 if row.reason is None:
@@ -190,22 +200,45 @@ def run(job: Job, teacher: Teacher | None, progress: bool = True) -> Summary:
                 out.write(row.to_row(), status)
             batch.clear()
 
-        for completion, sampling, steps in (
-            _completions(job, teacher, prompts, summary) if pending else ()
-        ):
-            index = int(completion.request_id.split(":")[0])
-            candidates[index].append((completion, sampling, steps))
-            summary.prompt_tokens += completion.prompt_tokens
-            summary.completion_tokens += completion.completion_tokens
-            if len(candidates[index]) < config.best_of:
-                continue
-            ready.append((prompts.pop(index), candidates.pop(index)))
-            if len(ready) >= kind.batch:
-                write(ready)
-        write(ready)
+        # with a judge, prompts go in rounds: the teacher writes a round, then the judge (often
+        # the same engine) reads it, then its rows are written
+        rounds = _rounds(list(prompts), sense.batch if judge is not None else len(prompts))
+        for part in rounds:
+            asked = {i: prompts[i] for i in part}
+            for completion, sampling, steps in _completions(job, teacher, asked, summary):
+                index = int(completion.request_id.split(":")[0])
+                candidates[index].append((completion, sampling, steps))
+                summary.prompt_tokens += completion.prompt_tokens
+                summary.completion_tokens += completion.completion_tokens
+                if len(candidates[index]) < config.best_of:
+                    continue
+                ready.append((prompts.pop(index), candidates.pop(index)))
+                if judge is None and len(ready) >= kind.batch:
+                    write(ready)
+            write(ready)
     _count_all(job, summary)
     kind.write_card(job, summary)
     return summary
+
+
+SENSE_KINDS = {"stories": "story", "textbooks": "textbook"}
+
+
+def _rounds(indices: list[int], size: int) -> list[list[int]]:
+    size = max(1, size)
+    return [indices[i : i + size] for i in range(0, len(indices), size)]
+
+
+@contextmanager
+def _judging(sense, teacher: Teacher | None, config) -> Iterator:
+    """The sense check's judge function for this run, or None without a check."""
+    if sense is None:
+        yield None
+        return
+    settings = {"kv_cache_gib": config.kv_cache_gib, "seed": config.seed,
+                "concurrency": config.concurrency}  # fmt: skip
+    with sense.opened(teacher, settings) as judge:
+        yield judge
 
 
 def _completions(job: Job, teacher: Teacher, prompts: dict, summary: Summary) -> Iterator:

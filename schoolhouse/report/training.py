@@ -66,8 +66,17 @@ def student(run: Path) -> Section:
         stats.append(
             ("perplexity", f"{result['perplexity']:.1f} on {result['val_tokens']:,} tokens")
         )
+        sense = result.get("sense_eval")
+        if sense and sense.get("student") is not None:
+            ok = "control passed" if sense.get("judge_discriminates") else "control FAILED"
+            stats.append(("sense (judge)", f"student {sense['student']:.2f}, real endings "
+                          f"{sense['real_ending']:.2f}, shuffled {sense['shuffled_words']:.2f} "
+                          f"({ok})"))  # fmt: skip
         gpt = result.get("gpt_eval")
-        if gpt and gpt.get("graded"):
+        if gpt and gpt.get("graded") and gpt.get("grader_discriminates") is False:
+            stats.append(("GPT-Eval", f"not shown: {gpt['teacher']} graded real story endings "
+                                      "no higher than the same words shuffled (its control)"))  # fmt: skip
+        elif gpt and gpt.get("graded"):
             stats.append(("GPT-Eval", f"{gpt['graded']} of {gpt['prompts']} graded by "
                                       f"{gpt['teacher']}"))  # fmt: skip
             figures.append(plots.grades(

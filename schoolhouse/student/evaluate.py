@@ -15,6 +15,7 @@ import json
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -278,10 +279,62 @@ def _grade(
     return grades, failed
 
 
+# (id, text, kind) items -> {id: sense 0-1}: the sense judge (`graders/sense`), handed in
+Judge = Callable[[list[tuple[str, str, str]]], dict[str, float]]
+SENSE_MARGIN = 0.2  # real endings must read this much more sensible than shuffled ones
+
+
+def sense_eval(
+    student: Student, judge: Judge, n: int = 20, *, max_new_tokens: int = 200,
+    temperature: float = 0.8, seed: int = 0,
+) -> dict:  # fmt: skip
+    """The student completes `n` held-out beginnings and the sense judge reads each whole story
+    (beginning + completion). Its control: the same beginnings with their real endings, and with
+    the real endings' words shuffled; the judge is trusted (`judge_discriminates`) only when the
+    real endings read at least SENSE_MARGIN above the shuffled ones and above them in most pairs."""
+    splits = story_splits(student.run, n, seed)
+    completions = [
+        student.complete(b, max_new_tokens, temperature, seed=seed + i)
+        for i, (b, _) in enumerate(splits)
+    ]
+    checks = controls(splits, len(splits), seed)
+    items = [(f"student:{i}", f"{b} {c}", "story") for i, ((b, _), c) in
+             enumerate(zip(splits, completions, strict=True))]  # fmt: skip
+    for name, pairs in checks.items():
+        items += [(f"{name}:{i}", f"{b} {rest}", "story") for i, (b, rest) in enumerate(pairs)]
+    scores = judge(items)
+
+    def mean(prefix: str) -> float | None:
+        got = [v for k, v in scores.items() if k.startswith(prefix + ":") and v is not None]
+        return sum(got) / len(got) if got else None
+
+    real, noise = mean("real_ending"), mean("shuffled_words")
+    pairs = [(scores.get(f"real_ending:{i}"), scores.get(f"shuffled_words:{i}"))
+             for i in range(len(checks["real_ending"]))]  # fmt: skip
+    wins = sum(1 for a, b in pairs if a is not None and b is not None and a > b)
+    return {
+        "prompts": len(splits),
+        "student": mean("student"),
+        "real_ending": real,
+        "shuffled_words": noise,
+        "control_wins": f"{wins}/{len(pairs)}",
+        "judge_discriminates": None
+        if real is None or noise is None
+        else (real - noise >= SENSE_MARGIN and wins >= 0.75 * len(pairs)),
+        "sampling": {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed},
+        "examples": [
+            {"beginning": b, "completion": c, "sense": scores.get(f"student:{i}")}
+            for i, ((b, _), c) in enumerate(zip(splits[:5], completions, strict=False))
+        ],
+    }
+
+
 def evaluate(
-    run: Path, teacher: Teacher | None, n: int = 20, *, val_windows: int = 256, **options
-) -> dict:
-    """Validation loss and perplexity, then GPT-Eval when a teacher is given; saved in the run."""
+    run: Path, teacher: Teacher | None, n: int = 20, *, val_windows: int = 256,
+    judge: Judge | None = None, **options,
+) -> dict:  # fmt: skip
+    """Validation loss and perplexity, then GPT-Eval when a teacher is given and the sense
+    evaluation when a judge is; saved in the run."""
     from .report import write_run_report
 
     student = Student(run)
@@ -292,6 +345,14 @@ def evaluate(
         "perplexity": math.exp(loss),
         "val_tokens": tokens,
         "gpt_eval": gpt_eval(student, teacher, n, **options) if teacher is not None else None,
+        "sense_eval": sense_eval(
+            student,
+            judge,
+            n,
+            **{k: v for k, v in options.items() if k in ("max_new_tokens", "temperature", "seed")},
+        )
+        if judge is not None
+        else None,
     }
     write_atomic(Path(run) / "eval.json", json.dumps(result, indent=2))
     write_run_report(Path(run))

@@ -84,12 +84,44 @@ def write_run_report(run: Path) -> Path:
     return path
 
 
+def format_sense(sense: dict | None) -> list[str]:
+    """The sense judge's reading of the student's stories, beside its control."""
+    if not sense or sense.get("student") is None:
+        return []
+    trusted = sense.get("judge_discriminates")
+    verdict = ("the judge tells them apart" if trusted
+               else "**the judge cannot tell them apart: read the student's score as noise**")  # fmt: skip
+    lines = [
+        "",
+        f"Sense (the judge reads beginning + completion, 0-1): the student's {sense['prompts']} "
+        f"stories {sense['student']:.2f}; the same beginnings with their real endings "
+        f"{fmt2(sense['real_ending'])}, with those endings' words shuffled "
+        f"{fmt2(sense['shuffled_words'])} (real above shuffled in {sense['control_wins']}): "
+        f"{verdict}.",
+        "",
+    ]
+    for ex in sense.get("examples", [])[:2]:
+        story = f"**{ex['beginning']}** {ex['completion']}".strip()
+        lines += [*(f"> {line}".rstrip() for line in story.splitlines()), ">",
+                  f"> sense {fmt2(ex['sense'])}", ""]  # fmt: skip
+    return lines
+
+
 def format_evaluation(ev: dict) -> list[str]:
     lines = ["## Evaluation", ""]
     lines.append(f"- validation loss {ev['val_loss']:.3f}, perplexity {ev['perplexity']:.1f} "
                  f"over {ev['val_tokens']:,} held-out tokens")  # fmt: skip
+    lines += format_sense(ev.get("sense_eval"))
     g = ev.get("gpt_eval")
-    if g:
+    if g and g.get("grader_discriminates") is False:
+        lines += [
+            "",
+            f"GPT-Eval (TinyStories) is not shown: the grader `{g['teacher']}` could not tell "
+            "real story endings from the same words shuffled (its control), so its grades "
+            "are noise. The sense judge above replaces it.",
+            "",
+        ]
+    elif g:
         lines += [
             "",
             f"GPT-Eval (TinyStories): the teacher `{g['teacher']}` graded {g['graded']} of "
@@ -122,6 +154,10 @@ def format_evaluation(ev: dict) -> list[str]:
                       f"> grammar {ex['grammar']}, creativity {ex['creativity']}, "
                       f"consistency {ex['consistency']}, age {ex['age_group']}", ""]  # fmt: skip
     return lines
+
+
+def fmt2(x) -> str:
+    return "–" if x is None else f"{x:.2f}"
 
 
 def fmt(x) -> str:

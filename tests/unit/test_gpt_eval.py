@@ -50,7 +50,27 @@ def test_a_grader_that_reads_grades_real_endings_above_shuffled_ones(run):
     assert "it tells them apart" in (run / "README.md").read_text()
 
 
+def test_the_sense_judge_reads_the_students_stories_beside_its_control(run):
+    splits = story_splits(run, 4, seed=1)
+    real = {rest for _, rest in splits}
+
+    def judge(items):  # a judge that knows a real ending when it reads one
+        return {i: 0.9 if any(r and text.endswith(r) for r in real) else 0.1
+                for i, text, _ in items}  # fmt: skip
+
+    s = evaluate(run, None, n=4, max_new_tokens=16, seed=1, judge=judge)["sense_eval"]
+    assert s["prompts"] == 4 and s["student"] == 0.1
+    assert s["real_ending"] == 0.9 and s["shuffled_words"] == 0.1
+    assert s["judge_discriminates"] is True and s["control_wins"] == "4/4"
+    assert "the judge tells them apart" in (run / "README.md").read_text()
+    praise = evaluate(run, None, n=4, max_new_tokens=16, seed=1,
+                      judge=lambda items: {i: 0.9 for i, _, _ in items})["sense_eval"]  # fmt: skip
+    assert praise["judge_discriminates"] is False
+
+
 def test_a_grader_that_praises_everything_is_reported_as_noise(run):
     g = evaluate(run, FakeTeacher(lambda r: grade(10)), n=5, max_new_tokens=16, seed=1)
     assert g["gpt_eval"]["grader_discriminates"] is False
-    assert "cannot tell them apart" in (run / "README.md").read_text()
+    card = (run / "README.md").read_text()
+    assert "is not shown" in card and "could not tell real story endings" in card
+    assert "| grammar |" not in card  # its grades are noise: not printed as results

@@ -76,7 +76,9 @@ def test_every_step_lands_in_its_folder_and_the_report_shows_them(tmp_path):
     scored = rows(paths["annotate"] / "data")
     assert len(scored) == 40  # --annotate of the fixtures' documents
     assert len(opened.teachers[0].requests) == 6 + 3 + 40
-    assert {r.json_schema is not None for r in opened.teachers[1].requests} == {True}
+    graded = opened.teachers[1].requests  # GPT-Eval's JSON grades and the sense judge's readings
+    assert {r.json_schema is not None or r.prompt_logprobs for r in graded} == {True}
+    assert sum(r.prompt_logprobs for r in graded) == 3 * (2 + 2 + 2)  # student, real, shuffled
     assert len(rows(paths["stories"] / "data")) == 6
     assert len(rows(paths["textbooks"] / "data")) == 3
     meta = json.loads((paths["classifier"] / "classifier.json").read_text())

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from schoolhouse.config import JudgeConfig
 from schoolhouse.graders.sense import SenseJudge, judge_weights
 from schoolhouse.graders.sense.job import judge_rows
-from schoolhouse.graders.sense.score import combine, halves, p_yes, shuffled, sentences
+from schoolhouse.graders.sense.score import combine, halves, p_yes, sentences, shuffled
 from schoolhouse.teacher import Completion
 from schoolhouse.teacher.fake import FakeTeacher
 
@@ -141,7 +141,51 @@ def test_a_bad_kind_names_its_file_and_row(tmp_path):
 def test_judge_command_fails_in_one_line_on_a_missing_input(tmp_path):
     result = CliRunner().invoke(
         __import__("schoolhouse.cli", fromlist=["main"]).main,
-        ["judge", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o"), "--judge", "embedded"],
+        [
+            "judge",
+            str(tmp_path / "nope.jsonl"),
+            "--out",
+            str(tmp_path / "o"),
+            "--judge",
+            "embedded",
+        ],
     )
     assert result.exit_code != 0
     assert "nope.jsonl: no such file or folder" in result.output
+
+
+def test_generation_drops_what_the_judge_finds_nonsense_after_the_cheap_checks(tmp_path):
+    from schoolhouse.config import StoriesConfig
+    from schoolhouse.graders.sense.check import SenseCheck
+    from schoolhouse.jobs import lesson_kind
+    from schoolhouse.lessons.generation import generate
+    from schoolhouse.teacher import TeacherSpec
+    from tests.conftest import story_for
+
+    judge = fake_judge()
+
+    def reply(request):
+        if request.prompt_logprobs:  # the judge's rubric
+            return "Yes"
+        index = int(request.id.split(":")[0])
+        if index == 1:
+            return "Too short."  # the cheap checks drop it: the judge never reads it
+        story = story_for(request.messages[0]["content"])
+        return story.replace("garden", "eelel garden") if index % 2 == 0 else story
+
+    teacher = FakeTeacher(reply, name="fake-judge", logprobs=judge.logprobs,
+                          prompt_logprobs=judge.prompt_logprobs)  # fmt: skip
+    config = StoriesConfig(n=5, out=tmp_path / "stories", steer=False)
+    kind = lesson_kind(config)
+    kind.sense = SenseCheck(TeacherSpec("given", "", "fake-judge"), 0.5, False, batch=2)
+    summary = generate(config, kind, teacher=teacher, progress=False)
+    assert summary.rejected["nonsense"] == 3 and summary.rejected["too_short"] == 1
+    assert summary.kept == 1
+    judged = [r for r in teacher.requests if r.prompt_logprobs]
+    assert len(judged) == 3 * 4  # three readings of each of the four that passed the cheap checks
+    import datasets
+
+    kept = datasets.load_dataset(str(tmp_path / "stories"), split="train")
+    assert all(s > 0.5 for s in kept["sense"])
+    job = json.loads((tmp_path / "stories" / ".schoolhouse" / "job.json").read_text())
+    assert job["judge"] == "fake-judge" and job["min_sense"] == 0.5

@@ -109,6 +109,10 @@ class SenseJudge:
             del pending[key]
             yield state["item"], self.verdict(state)
 
+    def scores(self, items: list[tuple]) -> dict[str, float | None]:
+        """{id: sense} of (id, text, kind) items: the form the student's evaluation takes."""
+        return {item[0]: verdict.sense for item, verdict in self.judge(items)}
+
     def verdict(self, state: dict) -> Verdict:
         r: dict[str, Reading] = state["readings"]
         values = features(state["text"], r["whole"], r["mixed"], r["second"], state["cut_at"])

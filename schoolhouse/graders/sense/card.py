@@ -21,12 +21,16 @@ def distribution_table(kinds: list[str], senses: list[float], threshold: float) 
     present = sorted(set(kinds))
     if not present:
         return "No row was judged."
-    per = {k: histogram([s for kk, s in zip(kinds, senses, strict=True) if kk == k]) for k in present}
+    per = {
+        k: histogram([s for kk, s in zip(kinds, senses, strict=True) if kk == k]) for k in present
+    }
     lines = ["| sense | " + " | ".join(present) + " |", "|---" * (len(present) + 1) + "|"]
     for b in range(BINS):
         low, high = b / BINS, (b + 1) / BINS
         mark = " (threshold)" if low <= threshold < high else ""
-        lines.append(f"| {low:.1f}-{high:.1f}{mark} | " + " | ".join(str(per[k][b]) for k in present) + " |")
+        lines.append(
+            f"| {low:.1f}-{high:.1f}{mark} | " + " | ".join(str(per[k][b]) for k in present) + " |"
+        )
     return "\n".join(lines)
 
 

@@ -100,8 +100,7 @@ def input_rows(config: JudgeConfig) -> Iterator[tuple[str, str, str, str]]:
                 if kind not in KINDS:
                     where = doc.metadata.get("line", doc.metadata.get("row"))
                     raise ValueError(
-                        f"{doc.source}, row {where}: kind {kind!r} is not one of "
-                        f"{', '.join(KINDS)}"
+                        f"{doc.source}, row {where}: kind {kind!r} is not one of {', '.join(KINDS)}"
                     )
                 yield doc.id, doc.text, kind, doc.source
 
