@@ -34,15 +34,17 @@ grader-large: install
 
 # The main job end to end as a Prefect flow (ephemeral server, no setup): stories, textbooks,
 # web grading and filtering on the bundled real web sample, the student, its grades, the report.
-# The 1.5B embedded grader grades (bench/annotate.py: Spearman 0.74 with labels, where the
-# 0.5B code model reaches 0.15 and SmolLM2-135M 0.12); the demo installs it, `make install`
-# does not. Rerunning it resumes; `rm -rf out/demo` starts over.
+# The sense judge (the embedded 135M with its fitted weights, bench/judge.py) drops the stories
+# and sections that do not make sense and reads the student's stories. The 1.5B embedded grader
+# grades (bench/annotate.py: Spearman 0.74 with labels, where the 0.5B code model reaches 0.15
+# and SmolLM2-135M 0.12); the demo installs it, `make install` does not. Rerunning it resumes;
+# `rm -rf out/demo` starts over.
 DEMO_WEB = $(foreach f,documents bad near_duplicates,--web tests/fixtures/web/$(f).jsonl)
 demo: install grader-large sandbox
 	PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	  $(PY) -m flows.pipeline --out out/demo \
-	  --stories 64 --textbooks 16 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
-	  --grader embedded-large
+	  --stories 32 --textbooks 8 --annotate 200 --eval-prompts 10 $(DEMO_WEB) \
+	  --grader embedded-large --judge embedded
 
 # headless Chromium renders the HTML report in a test (Debian's package; needs root to install)
 browser:

@@ -1,7 +1,7 @@
 """How well does each way of judging sense separate sense from nonsense? ROC AUC on labelled rows.
 
-    python bench/judge.py                          # the default judge (embedded-large)
-    python bench/judge.py --judge embedded         # SmolLM2-135M as the judge
+    python bench/judge.py                          # the default judge (embedded)
+    python bench/judge.py --judge embedded-large   # the 1.5B as the judge
     python bench/judge.py --fit                    # refit the combination, write weights.json
 
 The rows are `bench/sense_data.py`'s: coherent stories and textbook sections written by hand,
@@ -78,7 +78,7 @@ def read_all(rows: list[dict], judge_spec: str, cache: Path) -> tuple[dict, floa
     todo = [row for row in rows if key(row) not in done]
     docs_s = None
     if todo:
-        teacher = spec.open(kv_cache_gib=4)
+        teacher = spec.open(kv_cache_gib=4, **JUDGE_ENGINE)
         try:
             judge = SenseJudge.load(teacher, weights={})
             start = time.monotonic()
@@ -102,6 +102,9 @@ def read_all(rows: list[dict], judge_spec: str, cache: Path) -> tuple[dict, floa
     if docs_s is None and meta.exists():
         docs_s = json.loads(meta.read_text())["docs_s"]
     return {row["id"]: done[key(row)] for row in rows}, docs_s or float("nan"), spec.name
+
+
+from schoolhouse.graders.sense import JUDGE_ENGINE  # noqa: E402
 
 
 def hash_text(text: str) -> str:
@@ -196,8 +199,8 @@ def threshold_for(rows: list[dict], score: dict[str, float], keep: float = KEEP_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--judge", default="embedded-large", help="teacher spec of the judge")
-    parser.add_argument("--corruptions", type=int, default=3, help="corrupted copies per text")
+    parser.add_argument("--judge", default="embedded", help="teacher spec of the judge")
+    parser.add_argument("--corruptions", type=int, default=2, help="corrupted copies per text")
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "bench-judge",
                         help="where the judge's readings are kept")  # fmt: skip
     parser.add_argument("--fit", action="store_true", help="write the fitted weights")

@@ -61,7 +61,7 @@ def nouns() -> set[str]:
 def splice(a: str, b: str) -> str:
     from schoolhouse.graders.sense.score import halves
 
-    return halves(a)[0] + " " + halves(b)[1]
+    return halves(a)[0] + "\n\n" + halves(b)[1]
 
 
 def swap_nouns(text: str, rng: random.Random, known: set[str]) -> str:
@@ -92,14 +92,21 @@ def swap_nouns(text: str, rng: random.Random, known: set[str]) -> str:
 
 
 def invent(word: str, rng: random.Random) -> str:
-    """A made-up word that looks like English: the word's letters respelled, a syllable
-    doubled ("peel" -> "eelel")."""
-    letters = list(word.lower())
+    """A made-up word that looks like English: the word's syllables reordered with one doubled
+    ("peel" -> "eelel"), or its letters respelled."""
+    syllables = re.findall(r"[^aeiouy]*[aeiouy]+(?:[^aeiouy]*$)?", word.lower())
     for _ in range(20):
-        rng.shuffle(letters)
-        fake = "".join(letters)
-        cut = rng.randrange(1, len(fake))
-        fake = fake[:cut] + fake[cut - 1 : cut + 1] + fake[cut:]
+        if len(syllables) >= 2 and rng.random() < 0.6:
+            parts = syllables[:]
+            rng.shuffle(parts)
+            parts.insert(rng.randrange(len(parts) + 1), rng.choice(parts))
+            fake = "".join(parts)
+        else:
+            letters = list(word.lower())
+            rng.shuffle(letters)
+            fake = "".join(letters)
+            cut = rng.randrange(1, len(fake))
+            fake = fake[:cut] + fake[cut - 1 : cut + 1] + fake[cut:]
         if fake != word.lower():
             break
     return fake.capitalize() if word[0].isupper() else fake
@@ -141,7 +148,7 @@ def corrupt(row: dict, how: str, other: dict, rng: random.Random, known: set[str
     raise ValueError(how)
 
 
-def labelled_rows(corruptions: int = 3, seed: int = 0) -> list[dict]:
+def labelled_rows(corruptions: int = 2, seed: int = 0) -> list[dict]:
     """Every labelled row: id, text, kind, label (1 makes sense), failure, source."""
     rows: list[dict] = []
     known = nouns()
@@ -167,7 +174,7 @@ def labelled_rows(corruptions: int = 3, seed: int = 0) -> list[dict]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corruptions", type=int, default=3, help="corrupted copies per text")
+    parser.add_argument("--corruptions", type=int, default=2, help="corrupted copies per text")
     parser.add_argument("--show", type=int, default=1, help="rows printed per failure")
     args = parser.parse_args()
     rows = labelled_rows(args.corruptions)

@@ -172,7 +172,7 @@ class SenseOptions(BaseModel):
     judge: str = Field(
         "auto",
         description="the sense judge that drops rows as `nonsense`: 'auto' ($SCHOOLHOUSE_JUDGE, "
-        "else embedded-large when installed, else none), 'none', or any teacher spec",
+        "else the default judge 'embedded'), 'none', or any teacher spec",
     )
     min_sense: float | None = Field(
         None,
@@ -235,7 +235,11 @@ class TextbooksConfig(SenseOptions, SteeringOptions, GenerateConfig):
         None, description="audiences JSON (default: prompts/audiences.json)"
     )
     styles: Path | None = Field(None, description="styles JSON (default: prompts/styles.json)")
-    n_words: int = Field(3, ge=0, le=10, description="random vocabulary words per prompt")
+    # 0, not 3: random child words forced into a technical topic made nonsense ("fruit" in
+    # exponents, "cords" in strings); variety comes from topic x audience x style (phi-1.5)
+    n_words: int = Field(
+        0, ge=0, le=10, description="random vocabulary words per prompt (they rarely fit the topic)"
+    )
     min_tokens: int = Field(
         150, ge=0, description="drop lessons with fewer completion tokens (too_short; Cosmopedia)"
     )
@@ -340,9 +344,9 @@ class JudgeConfig(TeacherRunner):
     )
     out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
     judge: str = Field(
-        "embedded-large",
-        description="the judge model: 'embedded-large' (default; `make grader-large`), "
-        "'embedded', 'embedded-coder', a model folder, or http(s) URL(s) of vLLM servers",
+        "embedded",
+        description="the judge model: 'embedded' (default: SmolLM2-135M with fitted weights), "
+        "'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s) of vLLM servers",
     )
     kind: Literal["auto", "story", "textbook", "web"] = Field(
         "auto",
@@ -609,8 +613,9 @@ class PipelineConfig(TeacherRunner):
     )
     judge: str = Field(
         "auto",
-        description="the sense judge of the stories and textbooks (drop reason nonsense): "
-        "'auto' ($SCHOOLHOUSE_JUDGE, else embedded-large when installed), 'none', or a teacher spec",
+        description="the sense judge of the stories and textbooks (drop reason nonsense) and of "
+        "the student's stories: 'auto' ($SCHOOLHOUSE_JUDGE, else 'embedded'), 'none', or a "
+        "teacher spec",
     )
     seed: int = Field(0, description="seeds every step")
     stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")

@@ -330,12 +330,15 @@ class Pipeline:
 
         c = self.config
         teacher = self.teachers.get(c.grader_spec) if c.eval_prompts else None
-        judge = None
-        if teacher is not None:  # the grader reads the student's stories as the sense judge too
-            from .graders.sense import SenseJudge
+        from contextlib import nullcontext
 
-            judge = SenseJudge.load(teacher).scores
-        result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts, judge=judge)
+        from .graders.sense.check import sense_check
+
+        check = sense_check(c.judge) if c.eval_prompts else None  # reads the student's stories
+        settings = {"kv_cache_gib": c.kv_cache_gib, "seed": c.seed}
+        with check.reader(teacher, settings) if check else nullcontext() as judge:
+            result = evaluate(c.paths["pretrain"], teacher, c.eval_prompts,
+                              judge=judge.scores if judge else None)  # fmt: skip
         gpt = result.get("gpt_eval") or {}
         keys = ("prompts", "graded", "grammar", "creativity", "consistency",
                 "grader_discriminates")  # fmt: skip

@@ -57,7 +57,8 @@ class TeacherSpec:
             from .embedded import model_dir
 
             folder = model_dir(self.target)
-        engine_keys = {"kv_cache_gib", "window", "seed", "max_model_len", "gpu_memory_utilization"}
+        engine_keys = {"kv_cache_gib", "window", "seed", "max_model_len", "gpu_memory_utilization",
+                       "dtype"}  # fmt: skip
         return EngineTeacher(
             folder, self.name, **{k: v for k, v in options.items() if k in engine_keys}
         )

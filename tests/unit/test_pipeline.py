@@ -64,7 +64,7 @@ def rows(folder: Path) -> list[dict]:
 
 def test_every_step_lands_in_its_folder_and_the_report_shows_them(tmp_path):
     opened = Opened()
-    cfg = config(tmp_path)
+    cfg = config(tmp_path, judge="embedded")  # the teacher judges sense too: the same engine
     pipeline = Pipeline(cfg, log=lambda m: None, open_teacher=opened)
     state = pipeline.run(progress=False)
     status = {s: state["steps"][s]["status"] for s in STEPS}
@@ -75,7 +75,7 @@ def test_every_step_lands_in_its_folder_and_the_report_shows_them(tmp_path):
     paths = cfg.paths
     scored = rows(paths["annotate"] / "data")
     assert len(scored) == 40  # --annotate of the fixtures' documents
-    assert len(opened.teachers[0].requests) == 6 + 3 + 40
+    assert len(opened.teachers[0].requests) == 6 + 3 + 3 * (6 + 3) + 40  # 3 readings a row
     graded = opened.teachers[1].requests  # GPT-Eval's JSON grades and the sense judge's readings
     assert {r.json_schema is not None or r.prompt_logprobs for r in graded} == {True}
     assert sum(r.prompt_logprobs for r in graded) == 3 * (2 + 2 + 2)  # student, real, shuffled

@@ -25,9 +25,13 @@ from .score import FEATURES, KINDS, Reading, Rubric, clip, combine, features, ha
 
 __all__ = ["DEFAULT_JUDGE", "FEATURES", "KINDS", "SenseJudge", "Verdict", "judge_weights"]
 
-# the strongest embedded model, and the one whose fitted weights bench/judge.py measured best
-DEFAULT_JUDGE = "embedded-large"
+# the embedded model with fitted weights (bench/judge.py --fit); installed by `make install`
+DEFAULT_JUDGE = "embedded"
 TEMPLATE = "sense_rubric"
+# A judge reads (prefills) far more than it writes. On CPUs without bf16 matrix units vLLM's
+# bf16 linear layers fall back to plain torch, ~6x slower than fp32 there for a prefill; an
+# engine opened for judging alone runs in fp32 (a judge that is the teacher keeps its dtype).
+JUDGE_ENGINE = {"dtype": "float32"}
 
 
 def judge_weights() -> dict[str, dict]:

@@ -5,8 +5,7 @@
         judge(records, "story")              # sets .sense; a row below the threshold -> nonsense
 
 `--judge auto` (the default) is `$SCHOOLHOUSE_JUDGE` when set, else the default judge
-(`embedded-large`) when its packages are installed (`make grader-large`), else no check: the
-run says so and its card records it. The threshold is the judge's fitted one (`weights.json`)
+(`embedded`) when its package is installed, else no check (the summary's `judge` is null). The threshold is the judge's fitted one (`weights.json`)
 unless `--min-sense` sets another.
 """
 
@@ -50,31 +49,38 @@ class SenseCheck:
         return {"judge": self.spec.name, "min_sense": self.threshold}
 
     @contextmanager
-    def opened(self, teacher: Teacher | None, settings: dict | None = None) -> Iterator:
-        """A function (records, kind) -> None that sets each unrejected record's `sense` and
-        rejects it as `nonsense` below the threshold; the judge runs on `teacher` when it is the
-        same model, on an engine of its own otherwise (closed on the way out)."""
+    def reader(self, teacher: Teacher | None, settings: dict | None = None) -> Iterator:
+        """The SenseJudge: on `teacher` when it is the judge's model, on an engine of its own
+        otherwise (closed on the way out)."""
         own = None
         if teacher is not None and teacher.name == self.spec.name:
             judge_teacher = teacher
         else:
-            judge_teacher = own = self.spec.open(**(settings or {}))
-        judge = SenseJudge.load(judge_teacher)
+            from . import JUDGE_ENGINE
 
-        def check(records: list, kind: str) -> None:
-            todo = [r for r in records if r.reason is None]
-            verdicts = dict(judge.judge((str(i), r.text, kind) for i, r in enumerate(todo)))
-            for (i, _, _), verdict in verdicts.items():
-                record = todo[int(i)]
-                record.sense = verdict.sense
-                if verdict.sense is not None and verdict.sense < self.threshold:
-                    record.reason = "nonsense"
-
+            judge_teacher = own = self.spec.open(**((settings or {}) | JUDGE_ENGINE))
         try:
-            yield check
+            yield SenseJudge.load(judge_teacher)
         finally:
             if own is not None:
                 own.close()
+
+    @contextmanager
+    def opened(self, teacher: Teacher | None, settings: dict | None = None) -> Iterator:
+        """A function (records, kind) -> None that sets each unrejected record's `sense` and
+        rejects it as `nonsense` below the threshold."""
+        with self.reader(teacher, settings) as judge:
+
+            def check(records: list, kind: str) -> None:
+                todo = [r for r in records if r.reason is None]
+                items = ((str(i), r.text, kind) for i, r in enumerate(todo))
+                for (i, _, _), verdict in judge.judge(items):
+                    record = todo[int(i)]
+                    record.sense = verdict.sense
+                    if verdict.sense is not None and verdict.sense < self.threshold:
+                        record.reason = "nonsense"
+
+            yield check
 
 
 def sense_check(

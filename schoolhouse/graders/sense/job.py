@@ -226,5 +226,7 @@ def judge_rows(
     teacher_options: dict | None = None,
 ) -> JudgeSummary:
     """Prepare, start the judge if there is work and none was given, run, close what was opened."""
-    return with_teacher(prepare_judging, run_judging, config, teacher, progress,
-                        teacher_options)  # fmt: skip
+    from . import JUDGE_ENGINE
+
+    options = JUDGE_ENGINE | (teacher_options or {})
+    return with_teacher(prepare_judging, run_judging, config, teacher, progress, options)

@@ -72,18 +72,37 @@ class SenseFeatures:
         return asdict(self)
 
 
-def sentences(text: str) -> list[str]:
-    """The text's sentences and paragraph breaks, in order (a cheap splitter: enough to shuffle
+def paragraphs(text: str) -> list[list[str]]:
+    """The text's paragraphs, each a list of its sentences (a cheap splitter: enough to shuffle
     and to halve a text)."""
-    parts: list[str] = []
+    out = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
-        parts += [s for s in SENTENCE.split(paragraph.strip()) if s.strip()]
-    return parts
+        parts = [s for s in SENTENCE.split(paragraph.strip()) if s.strip()]
+        if parts:
+            out.append(parts)
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    return [s for p in paragraphs(text) for s in p]
+
+
+def _layout(parts: list[str], sizes: list[int]) -> str:
+    """Sentences laid out in paragraphs of the given sizes (the last takes what is left)."""
+    out, at = [], 0
+    for n, size in enumerate(sizes):
+        take = parts[at:] if n == len(sizes) - 1 else parts[at : at + size]
+        at += size
+        if take:
+            out.append(" ".join(take))
+    return "\n\n".join(out)
 
 
 def shuffled(text: str, seed: int | str = 0) -> str:
-    """The text's sentences in another order (one paragraph), the same for the same seed."""
-    parts = sentences(text)
+    """The text's sentences in another order, in paragraphs of the same sizes, the same for the
+    same seed."""
+    layout = paragraphs(text)
+    parts = [s for p in layout for s in p]
     if len(parts) < 2:
         words = text.split()
         random.Random(str(seed)).shuffle(words)
@@ -94,24 +113,32 @@ def shuffled(text: str, seed: int | str = 0) -> str:
         rng.shuffle(order)
         if order != sorted(order):
             break
-    return " ".join(parts[i] for i in order)
+    return _layout([parts[i] for i in order], [len(p) for p in layout])
 
 
 def halves(text: str) -> tuple[str, str]:
     """The text cut at the sentence boundary nearest its middle (at a word if it has one
-    sentence)."""
-    parts = sentences(text)
+    sentence), each half keeping its paragraphs."""
+    layout = paragraphs(text)
+    parts = [s for p in layout for s in p]
     if len(parts) < 2:
         words = text.split()
         middle = max(1, len(words) // 2)
         return " ".join(words[:middle]), " ".join(words[middle:])
-    total, best, at = len(text), None, 1
-    seen = 0
+    total, best, at, seen = sum(map(len, parts)), None, 1, 0
     for i, part in enumerate(parts[:-1], 1):
-        seen += len(part) + 1
+        seen += len(part)
         if best is None or abs(seen - total / 2) < best:
             best, at = abs(seen - total / 2), i
-    return " ".join(parts[:at]), " ".join(parts[at:])
+    sizes, first, second, count = [len(p) for p in layout], [], [], 0
+    for size in sizes:
+        before = max(0, min(size, at - count))
+        if before:
+            first.append(before)
+        if size - before:
+            second.append(size - before)
+        count += size
+    return _layout(parts[:at], first), _layout(parts[at:], second)
 
 
 def clip(text: str, max_chars: int = MAX_CHARS) -> tuple[str, bool]:
