@@ -47,6 +47,7 @@ METHODS = {
     "shuffle_gap": "shuffle_gap",
     "context_gain": "context_gain",
     "rubric_gap": "p_yes_gap",
+    "chat": "chat",
 }
 KEEP_SENSE = 0.90  # the threshold keeps this share of the rows that make sense
 
@@ -101,7 +102,10 @@ def read_all(rows: list[dict], judge_spec: str, cache: Path) -> tuple[dict, floa
     meta = cache / f"{path.stem}.meta.json"
     if docs_s is None and meta.exists():
         docs_s = json.loads(meta.read_text())["docs_s"]
-    return {row["id"]: done[key(row)] for row in rows}, docs_s or float("nan"), spec.name
+    from schoolhouse.graders.sense.score import chat_flag
+
+    out = {row["id"]: done[key(row)] | {"chat": chat_flag(row["text"])} for row in rows}
+    return out, docs_s or float("nan"), spec.name
 
 
 from schoolhouse.graders.sense import JUDGE_ENGINE  # noqa: E402
@@ -117,25 +121,29 @@ def group_of(row: dict) -> str:
     return row["id"].split("~")[0]
 
 
-def fit(rows: list[dict], feats: dict, names: tuple[str, ...]):
-    """A logistic regression over the features (standardised), as weights.json stores it."""
+def fit(rows: list[dict], feats: dict, names: tuple[str, ...], trees: int = 60):
+    """A random forest over the features, as weights.json stores it (its trees as arrays). A
+    forest, not a line: a judge's own text is *more* likely than a person's and garbled text
+    less, and both are nonsense."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import RandomForestClassifier
 
     from schoolhouse.graders.sense.score import feature_vector
 
     x = np.array([feature_vector(feats[r["id"]], names) for r in rows])
     y = np.array([r["label"] for r in rows])
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    model.fit((x - mu) / sd, y)
-    return {
-        "features": list(names),
-        "mean": mu.tolist(),
-        "scale": sd.tolist(),
-        "coef": model.coef_[0].tolist(),
-        "intercept": float(model.intercept_[0]),
-    }
+    model = RandomForestClassifier(trees, min_samples_leaf=2, max_depth=8,
+                                   class_weight="balanced", random_state=0)  # fmt: skip
+    model.fit(x, y)
+    out = []
+    for estimator in model.estimators_:
+        t = estimator.tree_
+        value = t.value[:, 0, :]
+        share = (value[:, 1] / value.sum(1)).round(4)
+        out.append({"feature": t.feature.tolist(), "threshold": t.threshold.round(6).tolist(),
+                    "left": t.children_left.tolist(), "right": t.children_right.tolist(),
+                    "value": share.tolist()})  # fmt: skip
+    return {"features": list(names), "trees": out, "model": f"random forest, {trees} trees"}
 
 
 def out_of_fold(rows: list[dict], feats: dict, names, folds: int = 5) -> dict[str, float]:

@@ -266,6 +266,7 @@ class Judgement:
     shuffle_gap: float | None = None  # log-probability per token lost by shuffling sentences
     context_gain: float | None = None  # log-probability per token the first half adds
     p_yes_gap: float | None = None  # P(Yes) minus P(Yes) of the shuffled copy
+    chat: float | None = None  # 1 when it opens or ends like a chat reply or a prompt
     tokens: int  # the text's tokens as the judge read them
     cut: bool  # judged on its beginning only (a longer text)
     judge: str

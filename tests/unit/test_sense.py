@@ -98,8 +98,19 @@ def test_fitted_weights_combine_every_feature_and_fall_back_to_the_rubric():
 def test_the_shipped_weights_are_complete():
     for name, w in judge_weights().items():
         n = len(w["features"])
-        assert len(w["mean"]) == len(w["scale"]) == len(w["coef"]) == n, name
         assert 0 < w["threshold"] < 1, name
+        for tree in w["trees"]:
+            nodes = len(tree["feature"])
+            assert all(len(tree[k]) == nodes for k in ("threshold", "left", "right", "value"))
+            assert max(tree["feature"]) < n
+
+
+def test_a_forest_reads_its_trees():
+    from schoolhouse.graders.sense.score import forest_proba
+
+    tree = {"feature": [0, -2, -2], "threshold": [0.5, 0, 0], "left": [1, -1, -1],
+            "right": [2, -1, -1], "value": [0.5, 0.1, 0.9]}  # fmt: skip
+    assert forest_proba([tree], [0.2]) == 0.1 and forest_proba([tree, tree], [0.7]) == 0.9
 
 
 def rows_file(tmp_path, rows):

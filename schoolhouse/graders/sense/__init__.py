@@ -5,8 +5,8 @@
         verdict.sense                                # 0-1, higher makes more sense
 
 `score.py` reads a text (three prefills of the judge model: rubric P(Yes), token
-log-probabilities, a shuffled copy, the second half alone); `weights.json` holds the logistic
-regression over those readings fitted per judge model on `bench/data/sense/` (`bench/judge.py
+log-probabilities, a shuffled copy, the second half alone); `weights.json` holds the random
+forest over those readings fitted per judge model on `bench/data/sense/` (`bench/judge.py
 --fit`), with the threshold below which a generator drops a row as `nonsense`. `job.py` is
 `schoolhouse judge`: any rows in, a dataset folder with a `sense` column out.
 """
@@ -21,9 +21,28 @@ from importlib import resources
 from typing import Any
 
 from ...teacher import Teacher
-from .score import FEATURES, KINDS, Reading, Rubric, clip, combine, features, halves, shuffled
+from .score import (
+    FEATURES,
+    KINDS,
+    MODEL_FEATURES,
+    Reading,
+    Rubric,
+    clip,
+    combine,
+    features,
+    halves,
+    shuffled,
+)
 
-__all__ = ["DEFAULT_JUDGE", "FEATURES", "KINDS", "SenseJudge", "Verdict", "judge_weights"]
+__all__ = [
+    "DEFAULT_JUDGE",
+    "FEATURES",
+    "MODEL_FEATURES",
+    "KINDS",
+    "SenseJudge",
+    "Verdict",
+    "judge_weights",
+]
 
 # the embedded model with fitted weights (bench/judge.py --fit); installed by `make install`
 DEFAULT_JUDGE = "embedded"
@@ -53,7 +72,7 @@ def weights_for(name: str) -> dict | None:
 @dataclass
 class Verdict:
     sense: float | None  # 0-1; None when the judge gave nothing to read
-    method: str  # "fitted" (logistic regression over the readings) | "rubric" (P(Yes)) | "none"
+    method: str  # "fitted" (the fitted forest over the readings) | "rubric" (P(Yes)) | "none"
     features: dict[str, Any] = field(default_factory=dict)
 
 

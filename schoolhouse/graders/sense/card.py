@@ -38,7 +38,7 @@ def method_text(summary) -> str:
     if summary.method.startswith("fitted"):
         return (
             "`sense` is the probability that the text makes sense from start to end under a "
-            "logistic regression over the judge's readings (below), fitted on the labelled rows "
+            "random forest over the judge's readings (below), fitted on the labelled rows "
             "of `bench/data/sense/` for this judge model (`bench/judge.py --fit`): 0 is "
             "nonsense, 1 sense. Generators drop a row as `nonsense` below the threshold "
             f"{summary.threshold:.3f}, chosen to keep 90 % of the labelled rows that make sense."
@@ -93,7 +93,8 @@ makes more sense), `sense_method` (`fitted` or `rubric`), and the readings: `p_y
 rubric's P(Yes)), `lp_mean` (mean token log-probability), `lp_low` (mean of the least likely
 10 % of tokens), `shuffle_gap` (log-probability per token lost when the sentences are shuffled),
 `context_gain` (log-probability per token the first half adds to the second), `p_yes_gap`
-(P(Yes) minus that of the shuffled copy); `tokens`, `cut` (judged on its first
+(P(Yes) minus that of the shuffled copy), `chat` (1 when the text opens or ends like a chat
+reply or a prompt); `tokens`, `cut` (judged on its first
 ~6,000 characters), `judge`, `template_sha`, `prompt_tokens`. Rejected rows (`no_reading`) are
 texts the judge reported nothing for.
 

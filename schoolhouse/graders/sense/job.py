@@ -190,7 +190,7 @@ def _row(job, judge, row_id, index, text, kind, source, verdict: Verdict) -> dic
         source=source,
         sense=verdict.sense,
         sense_method=verdict.method,
-        **{name: f.get(name) for name in FEATURES},
+        **{name: f.get(name) for name in FEATURES if name != "tokens"},
         tokens=f.get("tokens", 0),
         cut=bool(f.get("cut")),
         judge=job.teacher_spec.name,

@@ -22,8 +22,9 @@ From these come the features (`FEATURES`):
 - `p_yes_gap`: P(Yes) of the text minus P(Yes) of its shuffled copy.
 
 No single reading is the judge (a judge's likelihood hardly separates its own sense from its own
-nonsense; its rubric hardly notices swapped nouns); a logistic regression over the features,
-fitted on labelled rows (`bench/judge.py --fit`, `weights.json`), is. A judge without fitted
+nonsense; its rubric hardly notices swapped nouns); a random forest over the features,
+fitted on labelled rows (`bench/judge.py --fit`, `weights.json`), is. A cheap `chat` flag (the
+text opens like a chat reply or a prompt, or ends talking to the reader) is one more input. A judge without fitted
 weights scores by the rubric's P(Yes) alone, and rows say so (`sense_method`).
 """
 
@@ -39,7 +40,18 @@ from ...teacher import Completion, Request, Sampling
 
 KINDS = ("story", "textbook", "web")
 KIND_WORD = {"story": "story", "textbook": "textbook section", "web": "text"}
-FEATURES = ("p_yes", "lp_mean", "lp_low", "shuffle_gap", "context_gain", "p_yes_gap")
+FEATURES = ("p_yes", "lp_mean", "lp_low", "shuffle_gap", "context_gain", "p_yes_gap", "chat",
+            "tokens")  # fmt: skip
+# a chat reply or a prompt around the text: an assistant's opening, a request, talk to the reader
+CHAT = re.compile(
+    r"\A\W*(?:sure|certainly|of course|okay|ok|absolutely|here(?:'s|\u2019s| is| are)\b"
+    r"|i (?:will|would|can|'ll) (?:write|create)|as an ai|write (?:a|an|the|me)\b)"
+    r"|(?:i hope (?:you|this|that|it)|let me know|feel free|would you like)[^\n]{0,120}\Z",
+    re.IGNORECASE,
+)
+# what the regression reads: the features, and the squares of the likelihoods (too likely, the
+# judge's own kind of text, is as suspect as too unlikely)
+MODEL_FEATURES = (*FEATURES, "lp_mean^2", "lp_low^2")
 LOW_SHARE = 0.10  # Min-K% Prob's k
 MAX_CHARS = 6000  # ~1,500 tokens: longer texts are judged on their beginning (cut at a paragraph)
 SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -64,6 +76,7 @@ class SenseFeatures:
     shuffle_gap: float | None = None
     context_gain: float | None = None
     p_yes_gap: float | None = None
+    chat: float = 0.0  # 1 when the text opens or ends like a chat reply or a prompt
     tokens: int = 0  # the text's tokens as the judge read them
     prompt_tokens: int = 0  # every prompt of the three
     cut: bool = False  # the text was judged on its beginning
@@ -214,6 +227,10 @@ def p_yes(completion: Completion) -> float | None:
     return yes / (yes + no) if yes + no > 0 else None
 
 
+def chat_flag(text: str) -> float:
+    return 1.0 if CHAT.search(text.strip()) else 0.0
+
+
 def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -228,7 +245,7 @@ def low_mean(values: list[float], share: float = LOW_SHARE) -> float | None:
 def features(text: str, whole: Reading, mixed: Reading, second: Reading, cut_at: int) -> dict:
     """The features of a text from its three readings; `cut_at` is where its second half starts
     in it."""
-    f = SenseFeatures(p_yes=whole.p_yes)
+    f = SenseFeatures(p_yes=whole.p_yes, chat=chat_flag(text))
     if whole.p_yes is not None and mixed.p_yes is not None:
         f.p_yes_gap = whole.p_yes - mixed.p_yes
     if whole.logprobs:
@@ -247,24 +264,44 @@ def features(text: str, whole: Reading, mixed: Reading, second: Reading, cut_at:
 
 def combine(values: dict, weights: dict | None) -> tuple[float | None, str]:
     """The sense score (0-1) of a text's features, and the method that gave it: the fitted
-    logistic regression where there are weights for this judge and every feature is there, else
-    the rubric's P(Yes)."""
+    model (a random forest, or a logistic regression) where there are weights for this judge and
+    every feature is there, else the rubric's P(Yes)."""
     if weights:
         names = weights["features"]
-        if all(values.get(n) is not None for n in names):
+        if all(values.get(n.removesuffix("^2")) is not None for n in names):
+            x = feature_vector(values, names)
+            if "trees" in weights:
+                return forest_proba(weights["trees"], x), "fitted"
             z = weights["intercept"]
-            for name, mu, sd, coef in zip(
-                names, weights["mean"], weights["scale"], weights["coef"], strict=True
+            for v, mu, sd, coef in zip(
+                x, weights["mean"], weights["scale"], weights["coef"], strict=True
             ):
-                z += coef * (_transform(name, values[name]) - mu) / sd
+                z += coef * (v - mu) / sd
             return 1 / (1 + math.exp(-max(-50.0, min(50.0, z)))), "fitted"
     if values.get("p_yes") is not None:
         return values["p_yes"], "rubric"
     return None, "none"
 
 
+def forest_proba(trees: list[dict], x: list[float]) -> float:
+    """The mean of the trees' leaf probabilities for `x` (scikit-learn's trees as arrays:
+    feature, threshold, left, right, value; a leaf has feature -1)."""
+    total = 0.0
+    for tree in trees:
+        node = 0
+        while tree["feature"][node] >= 0:
+            go_left = x[tree["feature"][node]] <= tree["threshold"][node]
+            node = tree["left"][node] if go_left else tree["right"][node]
+        total += tree["value"][node]
+    return total / len(trees)
+
+
 def _transform(name: str, value: float) -> float:
-    """Probabilities enter the regression as log-odds."""
+    """Probabilities enter the regression as log-odds; `NAME^2` is the square of NAME's value
+    (a judge's own text is *more* likely than a person's, a garbled one less: both are
+    nonsense, and a square lets a linear model say so)."""
+    if name.endswith("^2"):
+        return _transform(name[:-2], value) ** 2
     if name == "p_yes":
         p = min(max(value, 1e-6), 1 - 1e-6)
         return math.log(p / (1 - p))
@@ -272,4 +309,4 @@ def _transform(name: str, value: float) -> float:
 
 
 def feature_vector(values: dict, names: list[str] | tuple[str, ...]) -> list[float]:
-    return [_transform(n, values[n]) for n in names]
+    return [_transform(n, values[n.removesuffix("^2")]) for n in names]
