@@ -81,7 +81,8 @@ def test_textbooks_keep_long_lessons_and_drop_short_and_contaminated_ones(tmp_pa
         text = lesson(request.messages[0]["content"], 40 if index == 2 else 220)
         return text + ("\n\n" + HUMANEVAL_0 if index == 4 else "")
 
-    cfg = TextbooksConfig(n=5, out=tmp_path / "tb", seed=1)
+    assert TextbooksConfig(n=1, out=tmp_path / "x").n_words == 0  # no words forced on a topic
+    cfg = TextbooksConfig(n=5, out=tmp_path / "tb", seed=1, n_words=3)
     kind = TextbooksKind.load(cfg, functools.partial(apply_filters, textbook_filters(150)))
     summary = generate(cfg, kind, teacher=FakeTeacher(reply), progress=False)
     assert summary.kept == 3 and summary.rejected == {"too_short": 1, "contaminated": 1}

