@@ -231,8 +231,9 @@ def main() -> None:
     print(table(rows, scores, rates))
     if args.fit:
         weights = fit(rows, feats, FEATURES)
-        full = {r["id"]: __import__("schoolhouse.graders.sense.score", fromlist=["combine"]).combine(
-            feats[r["id"]], weights)[0] for r in rows}  # fmt: skip
+        from schoolhouse.graders.sense.score import combine
+
+        full = {r["id"]: combine(feats[r["id"]], weights)[0] for r in rows}
         weights["threshold"] = round(threshold_for(rows, scores["combined"]), 4)
         weights["fitted_on"] = f"bench/data/sense: {len(rows)} rows (bench/judge.py --fit)"
         weights["auc_out_of_fold"] = round(auc(

@@ -173,7 +173,7 @@ def run_judging(job: JudgeJob, teacher: Teacher | None, progress: bool = True) -
                 flush()
         if batch:
             flush()
-    _count_all(job, summary, judge)
+    _count_all(job, summary)
     from .card import write_judge_card
 
     write_judge_card(job, summary)
@@ -200,7 +200,7 @@ def _row(job, judge, row_id, index, text, kind, source, verdict: Verdict) -> dic
     ).to_row()
 
 
-def _count_all(job: JudgeJob, summary: JudgeSummary, judge: SenseJudge | None) -> None:
+def _count_all(job: JudgeJob, summary: JudgeSummary) -> None:
     table = job.folder.read("data", ["kind", "sense", "sense_method"])
     kinds, senses = table.column("kind").to_pylist(), table.column("sense").to_pylist()
     methods = Counter(table.column("sense_method").to_pylist())
