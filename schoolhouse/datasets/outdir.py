@@ -6,18 +6,25 @@
     in_place(out, write, "merge")          # both, then a per-run temp folder renamed into place
 
 No command deletes or overwrites a folder it did not create. A folder a command wrote carries
-`.schoolhouse/owner.json` naming the command; a dataset folder's `.schoolhouse/job.json`
-(`folder.DatasetFolder`) is its job's. Anything else that exists and is not an empty folder is
-refused with a one-line error naming it. The lock is `fcntl.flock` on a hidden sibling file,
-`.NAME.lock`, held for the run and released by the kernel when the process ends, however it
-ends; the file stays (removing it would let two runs lock two different files). Temp folders
-have unique names (`mkdtemp`) and only the run that made one removes it.
+`.schoolhouse/owner.json` naming the command and, where the command records them, the settings
+it was made with (`check_new_or_own(..., settings=)` refuses a rerun with other ones, naming the
+flags); a dataset folder's `.schoolhouse/job.json` (`folder.DatasetFolder`) is its job's.
+Anything else that exists and is not an empty folder is refused with a one-line error naming it,
+before anything is written.
+
+The lock is `fcntl.flock` on the folder itself, held for the run and released by the kernel when
+the process ends, however it ends: nothing is written outside the folder. A folder (and parent
+folders) that `locked` had to create is removed again when the run fails while they still hold
+nothing but marks, so a refused or failed run leaves the disk as it found it. Temp folders have
+unique names (`mkdtemp`) beside `out`; the run that made one removes it, and one that a killed
+run left is removed by the next run that takes the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -32,17 +39,51 @@ class OutError(ValueError):
     """The --out path cannot take this run; nothing there was changed."""
 
 
+def _mark_of(folder: Path) -> dict:
+    try:
+        found = json.loads((folder / OWNER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def owner(folder: Path) -> str | None:
     """The command that made `folder`, from its mark; None when unmarked or unreadable."""
-    try:
-        return json.loads((folder / OWNER).read_text()).get("command")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return _mark_of(folder).get("command")
 
 
-def mark(folder: Path, command: str) -> None:
-    (folder / OWNER).parent.mkdir(parents=True, exist_ok=True)
-    (folder / OWNER).write_text(json.dumps({"command": command}) + "\n")
+def settings_of(folder: Path) -> dict | None:
+    """The settings `folder` was made with, where its command recorded them."""
+    return _mark_of(folder).get("settings")
+
+
+def mark(folder: Path, command: str, settings: dict | None = None) -> None:
+    """Sign `folder` as `command`'s (atomically: a kill never leaves half a mark)."""
+    path = folder / OWNER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"command": command} | ({"settings": settings} if settings is not None else {})
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def flag(key: str) -> str:
+    """The command-line flag of a settings key: `vocab_size` -> `--vocab-size`."""
+    return "--" + key.replace("_", "-")
+
+
+def settings_differ(out: Path, saved: dict, now: dict, may_change: tuple[str, ...] = ()) -> str:
+    """'' when `now` may reuse a folder made with `saved`, else a one-line reason naming the
+    flags that differ (keys in `may_change` may differ on a rerun)."""
+    keys = sorted(k for k in saved.keys() | now.keys()
+                  if k not in may_change and saved.get(k) != now.get(k))  # fmt: skip
+    if not keys:
+        return ""
+    shown = ", ".join(f"{flag(k)} {saved.get(k)!r} there, {now.get(k)!r} now" for k in keys)
+    return (
+        f"{out} was made with other settings ({shown}): rerun with the same settings to "
+        "resume, or choose a new --out"
+    )
 
 
 def holds_only(*names: str) -> Callable[[Path], bool]:
@@ -50,15 +91,34 @@ def holds_only(*names: str) -> Callable[[Path], bool]:
     return lambda folder: {p.name for p in folder.iterdir()} == set(names)
 
 
-def check_new_or_own(out: Path, command: str, also_own: Callable[[Path], bool] | None = None):
+def check_new_or_own(
+    out: Path,
+    command: str,
+    also_own: Callable[[Path], bool] | None = None,
+    *,
+    settings: dict | None = None,
+    may_change: tuple[str, ...] = (),
+):
     """Raise OutError unless `out` does not exist, is an empty folder, or was made by
-    `command` (its mark, or `also_own(out)` for folders made before marks existed)."""
+    `command` (its mark, or `also_own(out)` for folders made before marks existed) with the
+    same `settings` where both this run and the folder's mark have them."""
     out = Path(out)
     if not out.exists() and not out.is_symlink():
+        if out.parent.exists() and not out.parent.is_dir():
+            raise OutError(f"{out.parent} is not a folder: choose another --out")
         return
     if not out.is_dir() or out.is_symlink():
         raise OutError(f"{out} exists and is not a folder this command made: choose a new --out")
-    if not any(out.iterdir()) or owner(out) == command or (also_own and also_own(out)):
+    if not any(out.iterdir()):
+        return
+    if owner(out) == command:
+        saved = settings_of(out)
+        if settings is not None and saved is not None:
+            reason = settings_differ(out, saved, settings, may_change)
+            if reason:
+                raise OutError(reason)
+        return
+    if also_own and also_own(out):
         return
     made_by = owner(out)
     by = f"`schoolhouse {made_by}`" if made_by else "something other than schoolhouse"
@@ -68,26 +128,87 @@ def check_new_or_own(out: Path, command: str, also_own: Callable[[Path], bool] |
     )
 
 
+def _make(out: Path) -> list[Path]:
+    """Create `out` and its missing parents; return those this call created, outermost first."""
+    missing = [p for p in (out, *out.parents) if not p.exists() and not p.is_symlink()]
+    missing.reverse()
+    for p in missing:
+        try:
+            p.mkdir()
+        except FileExistsError:
+            pass  # another run made it in between: not ours to remove
+        except NotADirectoryError:
+            raise OutError(f"{p.parent} is not a folder: choose another --out") from None
+    return missing
+
+
+def holds_nothing(folder: Path) -> bool:
+    """Empty, or nothing but its mark (`.schoolhouse/owner.json` records who made it)."""
+    try:
+        entries = list(folder.iterdir())
+        if not entries:
+            return True
+        marks = folder / OWNER.parent
+        return entries == [marks] and all(p.name == OWNER.name or p.name.startswith(".")
+                                          for p in marks.iterdir())  # fmt: skip
+    except OSError:
+        return False
+
+
+def _unmake(created: list[Path]) -> None:
+    """Remove the folders `_make` created, innermost first, while they hold nothing."""
+    for p in reversed(created):
+        if p.is_dir() and holds_nothing(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            break
+
+
 @contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """Hold the lock of `out` (creating its parent folders), or raise OutError at once."""
+def locked(out: Path, *, file: bool = False) -> Iterator[None]:
+    """Hold the lock of `out`, or raise OutError at once. `out` (a folder, or with `file` a
+    file that is replaced by renaming onto it) is created with missing parents to hold the
+    lock; a run that fails while what it created holds nothing (but marks) removes it again."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = out.parent / f".{out.name}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    if out.is_symlink() or (out.exists() and out.is_dir() == file):
+        what = "a folder" if file else "not a folder this command made"
+        raise OutError(f"{out} exists and is {what}: choose a new --out")
+    existed = out.exists()
+    created = _make(out.parent if file else out)
+    try:
+        if file:
+            fd = os.open(out, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        else:
+            fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        _unmake(created)
+        raise OutError(f"{out}: cannot open it ({e.strerror}): choose another --out") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OutError(
-                f"{out} is being written by another run (lock {lock}): wait for it to finish "
-                "or choose a new --out"
+                f"{out} is being written by another run: wait for it to finish or choose a "
+                "new --out"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
+        clear_stale(out)
+        try:
+            yield
+        except BaseException:
+            if file and not existed and out.is_file() and out.stat().st_size == 0:
+                out.unlink()  # the empty file that held the lock
+            _unmake(created)
+            raise
     finally:
         os.close(fd)  # releases the lock
+
+
+def clear_stale(out: Path) -> None:
+    """Remove the temp folders a killed run on `out` left beside it. Only under `out`'s lock:
+    every run that could own one has ended, however it ended."""
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def temp_sibling(out: Path) -> Path:

@@ -102,7 +102,7 @@ def write_report(
     page = PAGE.format(
         generator=GENERATOR, title=html.escape(title), intro=intro, sections=sections
     )
-    with locked(out):
+    with locked(out, file=True):
         check_out(out)
         write_atomic(out, page)
     return out
@@ -113,8 +113,8 @@ def check_out(out: Path) -> None:
     any other file (OutError, one line)."""
     if out.is_dir():
         raise OutError(f"{out} is a folder: --out names the HTML file to write")
-    if not out.exists():
-        return
+    if not out.exists() or (out.is_file() and out.stat().st_size == 0):
+        return  # nothing there to lose (an empty file is what holds a new report's lock)
     try:
         with open(out, encoding="utf-8", errors="replace") as f:
             head = f.read(4096)

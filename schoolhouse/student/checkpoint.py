@@ -10,6 +10,7 @@ runs/tiny/
   val.bin           the validation tokens
   loss.png          the loss curve
   README.md         the run's report (written by training, completed by `evaluate`)
+  .schoolhouse/     the mark: made by `pretrain`, with the settings a rerun must keep
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+
+from ..datasets.outdir import settings_of
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -76,6 +79,36 @@ def check_compatible(
             f"{where} was trained on different data (hash {state['data_hash']} vs {data_hash}): "
             "use a new --out for new data"
         )
+
+
+def made_by_pretrain(folder: Path) -> bool:
+    """A run folder from before folders were marked: it holds a pretrain checkpoint (a
+    tokenizer alone is any Hugging Face model folder's)."""
+    return (folder / CHECKPOINT).is_file() and (folder / "log.jsonl").is_file()
+
+
+def run_settings(config) -> dict:
+    """What a run is: the fields a resumed run must keep (paths as text)."""
+    return {k: str(v) if isinstance(v, Path) else v
+            for k, v in ((k, getattr(config, k)) for k in config.RUN_FIELDS)}  # fmt: skip
+
+
+def data_fingerprint(config) -> str:
+    from .data import fingerprint
+
+    return fingerprint(config.data) + (
+        "+" + fingerprint(config.anneal_data) if config.anneal_data else ""
+    )
+
+
+def check_resumable(out: Path, settings: dict, config) -> None:
+    """A run folder whose mark records no settings (made before they were recorded) is
+    checked against its checkpoint instead, before anything is written."""
+    if settings_of(out) is not None or not (out / CHECKPOINT).is_file():
+        return
+    state = load(out)
+    fields = {k: v for k, v in settings.items() if k != "data"}
+    check_compatible(state, fields, state["model_args"], settings["data"], config.RUN_FIELD_BEFORE)
 
 
 def read_log(run: Path) -> list[dict]:

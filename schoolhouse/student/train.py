@@ -18,12 +18,11 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-from ..datasets.outdir import check_new_or_own, locked, mark
+from ..datasets.outdir import check_new_or_own, locked, mark, settings_of
 from . import checkpoint as ckpt
 from .config import PretrainConfig
-from .data import Batches, eval_windows, fingerprint, read_texts, tokenize
+from .data import Batches, eval_windows, read_texts, tokenize
 from .tokenizer import Tokenizer
 
 MAX_EPOCHS = 4  # Muennighoff et al. 2023: up to ~4 epochs of repeated data cost little
@@ -102,33 +101,34 @@ def pick_device(config: PretrainConfig):
 def prepare(config: PretrainConfig, progress: bool, write: bool = True):
     """The tokenizer (trained once, kept in the run) and the cached token streams.
 
-    With `write` false (a non-main rank, after rank 0 prepared) it only loads what is there."""
+    Nothing is written into the run until all of it is ready (a run that fails here leaves its
+    folder as it was). With `write` false (a non-main rank, after rank 0 prepared) it only loads
+    what is there."""
     out = config.out
     tok_path = out / "tokenizer.json"
     if tok_path.is_file():
         tokenizer = Tokenizer.load(tok_path)
     elif config.reference_model is not None:  # Rho-1 scores tokens with the reference's
         tokenizer = Tokenizer.from_str(ckpt.load(config.reference_model)["tokenizer"])
-        if write:
-            tokenizer.save(tok_path)
     else:
         from .data import is_heldout
 
         texts = (t for t in read_texts(config.data) if not is_heldout(t, config.val_fraction))
         tokenizer = Tokenizer.train(texts, config.vocab_size)
-        tokenizer.save(tok_path)
     train, val, cache = tokenize(config.data, tokenizer, config.val_fraction, progress=progress)
     if len(train) == 0:
         raise ckpt.CheckpointError(
             f"--data {' '.join(map(str, config.data))}: no training text (every document was "
             "empty or held out)"
         )
-    for name in ("heldout.jsonl", "val.bin"):  # the run evaluates without its inputs
-        if write:
-            shutil.copyfile(cache / name, out / name)
     anneal = None
     if config.anneal_data:
         anneal = tokenize(config.anneal_data, tokenizer, config.val_fraction, progress=progress)[0]
+    if write:
+        if not tok_path.is_file():
+            tokenizer.save(tok_path)
+        for name in ("heldout.jsonl", "val.bin"):  # the run evaluates without its inputs
+            shutil.copyfile(cache / name, out / name)
     return tokenizer, train, val, anneal
 
 
@@ -176,16 +176,26 @@ def pretrain(
     on_step: Callable[[int, float], None] | None = None,
 ) -> Summary:
     """Train, or resume the run in `config.out`. --out is a new folder or this command's own
-    run (outdir): a dataset or any other folder is refused, and so is a second run on it."""
+    run with the same settings (outdir): a dataset, a model folder or any other folder is
+    refused, and so is a rerun with other settings or a second run on it, all before anything
+    is written."""
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun's other ranks: rank 0 holds the lock
         return _pretrain(config, progress=progress, on_step=on_step)
     out = config.out
+    resolved = config.resolved()
+    data_hash = ckpt.data_fingerprint(resolved)
+    settings = ckpt.run_settings(resolved) | {"data": data_hash}
+    check_new_or_own(out, "pretrain", ckpt.made_by_pretrain, settings=settings)
+    ckpt.check_resumable(out, settings, resolved)
+    pick_device(config)  # a device this build cannot use fails before the folder exists
     with locked(out):
-        check_new_or_own(out, "pretrain", _made_by_pretrain)
-        pick_device(config)  # a device this build cannot use fails before the folder exists
-        out.mkdir(parents=True, exist_ok=True)
-        mark(out, "pretrain")
-        return _pretrain(config, progress=progress, on_step=on_step)
+        check_new_or_own(out, "pretrain", ckpt.made_by_pretrain, settings=settings)
+        if settings_of(out) is None and not (out / ckpt.CHECKPOINT).is_file():
+            # a run from before settings were recorded, killed before its first checkpoint:
+            # nothing says which data its tokenizer was trained on, so it is trained again
+            (out / "tokenizer.json").unlink(missing_ok=True)
+        mark(out, "pretrain", settings)
+        return _pretrain(config, progress=progress, on_step=on_step, data_hash=data_hash)
 
 
 def optimizer(model, config: PretrainConfig, device: str):
@@ -233,16 +243,12 @@ def reference_model(config: PretrainConfig, tokenizer, device: str):
     return model
 
 
-def _made_by_pretrain(folder: Path) -> bool:
-    """A run folder from before folders were marked: it holds a checkpoint or a tokenizer."""
-    return (folder / ckpt.CHECKPOINT).is_file() or (folder / "tokenizer.json").is_file()
-
-
 def _pretrain(
     config: PretrainConfig,
     *,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    data_hash: str | None = None,
 ) -> Summary:
     import torch
     from tqdm import tqdm
@@ -265,11 +271,8 @@ def _pretrain(
     if ranks.main:
         ranks.barrier()
     args = replace(config.model_args(), vocab_size=tokenizer.vocab_size)
-    data_hash = fingerprint(config.data) + (
-        "+" + fingerprint(config.anneal_data) if config.anneal_data else ""
-    )
-    run_fields = {k: str(v) if isinstance(v, Path) else v
-                  for k, v in ((k, getattr(config, k)) for k in config.RUN_FIELDS)}  # fmt: skip
+    data_hash = data_hash or ckpt.data_fingerprint(config)
+    run_fields = ckpt.run_settings(config)
 
     torch.manual_seed(config.seed)
     model = Transformer(args).to(device)
@@ -283,7 +286,7 @@ def _pretrain(
         opt.load_state_dict(state["optimizer"])
         start = state["step"]
     if ranks.main:
-        ckpt.truncate_log(out, start)
+        ckpt.truncate_log(out, start if state else -1)  # no checkpoint: no step was kept
         (out / "config.json").write_text(config.model_dump_json(indent=2))
     ddp = model
     if ranks.world > 1:

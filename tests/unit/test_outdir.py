@@ -142,21 +142,22 @@ def test_pretrain_refuses_a_dataset_folder(dataset):
     assert snapshot(dataset) == before
 
 
-def test_filter_refuses_a_live_run_and_keeps_its_temp_folder(tmp_path):
+def test_filter_refuses_a_live_run_and_clears_what_a_dead_one_left(tmp_path):
     from schoolhouse.config import WebFilterConfig
     from schoolhouse.jobs import filter_web
 
     web = Path(__file__).resolve().parents[1] / "fixtures" / "web" / "documents.jsonl"
     out = tmp_path / "web"
     live = tmp_path / ".web.tmp-another-run"  # another run's temp folder, as it writes
-    live.mkdir()
-    (live / "shard").write_text("in progress")
     config = WebFilterConfig(inputs=[web], out=out, dedup="exact")
-    with locked(out), pytest.raises(OutError, match="another run"):
-        filter_web(config, log=lambda m: None)
-    filter_web(config, log=lambda m: None)
-    assert (live / "shard").read_text() == "in progress"  # not ours: left alone
-    assert (out / "data").is_dir() and not [p for p in tmp_path.glob(".web.tmp-*") if p != live]
+    with locked(out):  # that run holds the lock
+        live.mkdir()
+        (live / "shard").write_text("in progress")
+        with pytest.raises(OutError, match="another run"):
+            filter_web(config, log=lambda m: None)
+        assert (live / "shard").read_text() == "in progress"  # left alone
+    filter_web(config, log=lambda m: None)  # that run has ended: what it left goes
+    assert (out / "data").is_dir() and not list(tmp_path.glob(".web.tmp-*"))
 
 
 def test_report_out_never_overwrites_a_card_or_takes_a_folder(tmp_path, dataset):

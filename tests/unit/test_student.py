@@ -18,7 +18,8 @@ import torch
 from click.testing import CliRunner
 
 from schoolhouse.cli import main
-from schoolhouse.student.checkpoint import CheckpointError, read_log
+from schoolhouse.datasets.outdir import OutError
+from schoolhouse.student.checkpoint import read_log
 from schoolhouse.student.config import PRESETS, PretrainConfig
 from schoolhouse.student.data import DataError, read_texts
 from schoolhouse.student.tokenizer import Tokenizer
@@ -171,7 +172,7 @@ def test_sigkill_during_training_then_rerun_finishes(stories, tmp_path):
     assert killed_at < 60
     args[args.index("60")] = "20"  # a different schedule is refused, not mixed in
     refused = subprocess.run(args, env=env, capture_output=True, text=True)
-    assert refused.returncode == 2 and "steps=60, not 20" in refused.stderr
+    assert refused.returncode == 2 and "--steps 60 there, 20 now" in refused.stderr
     args[args.index("20")] = "60"
     args += ["--json-summary"]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
@@ -240,7 +241,7 @@ def test_bad_inputs_fail_with_clear_messages(tmp_path, stories):
     assert result.exit_code == 2 and "--preset: Value error, unknown preset 'huge'" in result.output
 
     pretrain(config(stories, tmp_path / "d", steps=5), progress=False)
-    with pytest.raises(CheckpointError, match=r"different model shape \(dim 128 vs 512"):
+    with pytest.raises(OutError, match=r"--preset 'tiny' there, 'small' now"):
         pretrain(config(stories, tmp_path / "d", steps=5, preset="small"), progress=False)
 
 
@@ -345,7 +346,7 @@ def test_galore_trains_resumes_and_holds_less_optimizer_state(stories, tmp_path,
     losses = lambda s: [(r["step"], r["loss"]) for r in s.log if "loss" in r]  # noqa: E731
     assert resumed.resumed_from == 10 and losses(resumed) == losses(whole)
     # a run may not switch optimizers halfway
-    with pytest.raises(CheckpointError, match="optimizer='galore', not 'adamw'"):
+    with pytest.raises(OutError, match="--optimizer 'galore' there, 'adamw' now"):
         pretrain(config(stories, tmp_path / "cut"), progress=False)
 
 
