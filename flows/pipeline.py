@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.options import build, command
-from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, format_steps
+from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, check_web, format_steps
 from schoolhouse.teacher import TeacherError
 
 
@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.pipeline`: the options of `schoolhouse pipeline`, then the flow."""
 
     def run(config: PipelineConfig, values: dict) -> None:
+        from schoolhouse.cli.options import fail
+
+        try:
+            check_web(config.web)  # one line naming the input, before Prefect starts
+        except ValueError as e:
+            fail(str(e))
         state = pipeline_flow(options=values)
         print(format_steps(state))
         report = state["steps"].get("report", {}).get("result", {}).get("path")
