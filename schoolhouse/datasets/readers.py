@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -212,15 +213,16 @@ class DocumentReader:
 
 def folder_files(root: Path) -> list[Path]:
     """The files `DocumentReader.folder` reads, in its order: a dataset folder's data/ shards, or
-    every file with a known suffix below `root`."""
-    shards = sorted((root / "data").glob("*.parquet"))
+    every file with a known suffix below `root`. Hidden files and folders below `root` are never
+    input: they hold a run's temp and staging shards (`.OUT.tmp-*/`) and marks (`.schoolhouse/`)."""
+    shards = sorted(p for p in (root / "data").glob("*.parquet") if not p.name.startswith("."))
     if shards:
         return shards
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and suffix(p) in SUFFIXES and not p.name.startswith(".")
-    )
+    files = []
+    for folder, subfolders, names in os.walk(root):  # symlinked folders are not entered
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        files += [Path(folder, n) for n in names if not n.startswith(".")]
+    return sorted(p for p in files if suffix(p) in SUFFIXES and p.is_file())
 
 
 def input_files(*paths: Path | str) -> list[Path]:

@@ -14,6 +14,9 @@ score and `score_by`; a row that shares a 13-gram with a benchmark keeps the ite
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,9 +150,29 @@ def _row(doc: Document) -> dict:
 JUDGE: ShardJudge | None = None
 
 
-def init_worker(config_json: str, rules: Rules | None, threads: int) -> None:
+def init_worker(config_json: str, rules: Rules | None, threads: int, parent: int) -> None:
     global JUDGE
+    die_with_parent(parent)
     JUDGE = ShardJudge(WebFilterConfig.model_validate_json(config_json), rules, threads)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this worker when the process `parent` dies, however it dies: a
+    pool's workers hold their own queue's ends, so a killed parent (the OOM killer) would
+    leave them blocked on it forever. Linux only; elsewhere nothing is done.
+
+    The kernel's parent is the thread that started the worker, here the one that runs the
+    filter and outlives its pool."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:  # it died before the prctl, so no signal will come
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def judge_in_worker(task: tuple[list[Path], Path]) -> dict:

@@ -34,9 +34,10 @@ the same verdicts (`_run`'s `in_dedup`); the output is the same either way.
 The heuristics are passed in (`Rules`: the named rule set's checks and its description), never
 imported: `schoolhouse.jobs.filter_web` hands over the set `--rules` names from `filters`.
 
-Everything is written into a hidden sibling folder that is renamed into place at the end: a
-failed or killed run leaves no half-written output folder (its hidden folder is cleared by the
-next run).
+Everything, staging shards included, is written into a hidden sibling folder that is renamed
+into place at the end: a failed or killed run leaves no half-written output folder, and what a
+killed run leaves in the hidden one (its workers die with it) is never read as input: readers
+skip hidden folders.
 """
 
 from __future__ import annotations
@@ -153,8 +154,9 @@ class FilterSummary:
 
 def check_filter(config: WebFilterConfig) -> list[list[Path]]:
     """Fail before any work: output folder, steps, classifier folder, inputs."""
-    if config.out.exists():
-        raise ValueError(f"{config.out} already exists: choose a new --out")
+    out = config.out
+    if out.is_symlink() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
+        raise ValueError(f"{out} already exists: choose a new --out")
     if not steps_of(config):
         raise ValueError(
             "no step to run: name at least one of --heuristics, --classifier, --dedup, "
@@ -257,7 +259,7 @@ def _judged(config: WebFilterConfig, rules: Rules | None, tasks) -> Iterator[tup
         workers,
         mp_context=multiprocessing.get_context("spawn"),  # no forked torch or vLLM threads
         initializer=init_worker,
-        initargs=(config.model_dump_json(), rules, threads),
+        initargs=(config.model_dump_json(), rules, threads, os.getpid()),  # die with us
     ) as pool:
         yield from zip(pool.map(judge_in_worker, tasks), (s for _, s in tasks), strict=True)
 

@@ -53,3 +53,13 @@ def test_user_errors_are_one_line(tmp_path):
         assert message in result.output and result.output.startswith("error: "), result.output
         assert result.output.count("\n") == 1
     assert not any((tmp_path / name).exists() for name in ("a", "c", "f"))
+
+
+def test_filter_onto_a_dangling_symlink_fails_in_one_line_before_any_work(tmp_path):
+    out = tmp_path / "web"
+    out.symlink_to(tmp_path / "gone")
+    result = run("filter", WEB / "documents.jsonl", "--out", out, "--dedup", "exact")
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"error: {out} ") and "choose a new --out" in result.output
+    assert out.is_symlink() and not (tmp_path / "gone").exists()
+    assert not list(tmp_path.glob(".web.tmp-*"))

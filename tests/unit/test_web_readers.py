@@ -172,6 +172,22 @@ def test_a_text_folder_reads_txt_and_md_in_order(tmp_path):
     assert docs[0].id == content_id(rows[0]["text"])
 
 
+def test_hidden_folders_below_the_input_are_not_read(tmp_path):
+    """A killed run's staging shards, marks, a VCS folder: never input, at any depth."""
+    root = tmp_path / ".cache" / "web"  # hidden above the input: the user's choice, read
+    (root / "pages").mkdir(parents=True)
+    (root / "pages" / "a.txt").write_text("the page")
+    stage = root / ".out.tmp-k1ll3d" / ".stage"
+    stage.mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["staged"], "text": ["a staged copy"]}),
+                   stage / "shard-00000.parquet")  # fmt: skip
+    (root / ".schoolhouse").mkdir()
+    write_jsonl(root / ".schoolhouse" / "job.jsonl", ['{"text": "a mark"}'])
+    (root / "pages" / ".git").mkdir()
+    (root / "pages" / ".git" / "b.txt").write_text("a tracked copy")
+    assert [d.text for d in DocumentReader().read(root)] == ["the page"]
+
+
 def test_unknown_files_and_missing_paths_fail(tmp_path):
     (tmp_path / "page.pdf").write_bytes(b"%PDF")
     with pytest.raises(ReadError, match="page.pdf: unknown format"):

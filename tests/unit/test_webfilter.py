@@ -1,7 +1,13 @@
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -10,6 +16,7 @@ from schoolhouse.config import TrainClassifierConfig, WebFilterConfig
 from schoolhouse.datasets.readers import ReadError
 from schoolhouse.datasets.records import Document
 from schoolhouse.graders.classifier import train_classifier
+from schoolhouse.graders.judge import STAGE_SCHEMA
 from schoolhouse.graders.webfilter import shards_of
 from schoolhouse.jobs import filter_web
 from tests.unit.test_classifier import labeled_rows
@@ -160,6 +167,115 @@ def test_a_failure_leaves_no_output_folder(tmp_path, web):
     with pytest.raises(ReadError, match="not a readable Parquet file"):
         filter_web(config, log=str)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.tmp-*"))
+
+
+LINUX = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="workers die with their parent on Linux only"
+)
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The live processes below `pid`, with their command lines, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except OSError:
+            continue
+        if state != "Z":
+            children.setdefault(int(parent), []).append(int(stat.parent.name))
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = command_line(child)
+            todo.append(child)
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def running(pid: int, command: str) -> bool:
+    """`pid` is still the process that ran `command` and not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and command_line(pid) == command
+
+
+@LINUX
+def test_a_killed_filter_takes_its_workers_with_it(tmp_path):
+    """The OOM killer's SIGKILL of the main process: no worker (~165 MB each) outlives it."""
+    web = tmp_path / "web"
+    web.mkdir()
+    for i in range(100):  # ~6 s of judging with 2 workers: killed long before the end
+        (web / f"part-{i:03d}.jsonl").write_text((WEB / "documents.jsonl").read_text())
+    command = [sys.executable, "-m", "schoolhouse.cli", "filter", str(web), "--out",
+               str(tmp_path / "out"), "--heuristics", "--workers", "2"]  # fmt: skip
+    main = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while main.poll() is None and time.monotonic() < deadline:
+            started = descendants(main.pid)
+            workers = [c for c in started.values() if "spawn_main" in c]
+            if len(workers) == 2 and list(tmp_path.glob(".out.tmp-*/.stage/*.parquet")):
+                break  # both workers started, and shards are being judged
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"no two workers judging before the run ended: {started}")
+        main.kill()
+        main.wait()
+        deadline = time.monotonic() + 5
+        while (left := {p: c for p, c in started.items() if running(p, c)}) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert not left, f"outlived the killed run: {left}"
+    finally:
+        main.kill()
+        for pid, command in started.items():
+            if running(pid, command):
+                os.kill(pid, signal.SIGKILL)
+
+
+@LINUX
+def test_a_worker_whose_parent_died_before_it_asked_kills_itself():
+    """The race: the parent dies before the worker's prctl, so no signal would ever come."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    code = "import sys\nfrom schoolhouse.graders.judge import die_with_parent\n" + (
+        "die_with_parent(int(sys.argv[1]))\nprint('alive')"
+    )
+    for parent, returncode, out in ((os.getpid(), 0, "alive\n"), (gone.pid, -signal.SIGKILL, "")):
+        ran = subprocess.run([sys.executable, "-c", code, str(parent)], capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+        assert (ran.returncode, ran.stdout) == (returncode, out), ran.stderr
+
+
+def test_a_killed_runs_leftovers_are_not_read_as_input(tmp_path):
+    """A later run over the folder that holds a killed run's hidden temp folder reads only the
+    real input, not its staging or half-written shards."""
+    real = tmp_path / "web"
+    real.mkdir()
+    (real / "pages.jsonl").write_text((WEB / "documents.jsonl").read_text())
+    left = tmp_path / ".old.tmp-k1ll3d"
+    staged = pa.Table.from_pylist(
+        [{"id": f"staged-{i}", "text": f"A staged page number {i}."} for i in range(50)],
+        schema=STAGE_SCHEMA,
+    )
+    for shard in (left / ".stage" / "shard-00000.parquet", left / "data" / "part-00000.parquet"):
+        shard.parent.mkdir(parents=True)
+        pq.write_table(staged, shard)
+    config = WebFilterConfig(inputs=[tmp_path], out=tmp_path / "new", dedup="exact")
+    summary = filter_web(config, log=str)
+    assert summary.documents == len(lines("documents.jsonl"))
+    assert {r["source"] for r in rows(tmp_path / "new")} == {str(real / "pages.jsonl")}
 
 
 def test_text_files_are_batched_into_shards(tmp_path):
