@@ -8,14 +8,15 @@
 Three layers; each stops what the one before it cannot see:
 1. Static (`ast`, no process started): syntax_error, no_tests, unsafe_import.
 2. Kernel, the boundary (`schoolhouse.sandbox.cage`): the child, `python -I -S -B -u`, runs under bubblewrap
-   as uid 65534 with no capabilities, in new user, mount, PID, network, IPC, UTS and cgroup
-   namespaces, behind a seccomp filter (no mount calls, ptrace, bpf, new namespaces, pidfd
-   signals, new processes or set-ID files). It sees the system's library folders and the
-   interpreter read-only, no /proc, an empty /tmp and its own fresh working directory, the only
-   writable place,
-   removed afterwards; no network; an environment built from nothing (no HF_TOKEN, no other
-   secret of the parent). Resource limits: CPU time, address space, file size, processes, open
-   files, no core file, set by the child itself before any model code runs (not in a
+   with no capabilities and never as uid 0 (as 65534 in a user namespace; for a root caller,
+   as a uid of its own that it takes before any model code runs), in new mount, PID, network,
+   IPC, UTS and cgroup namespaces, behind a seccomp filter (no mount calls, ptrace, bpf, new
+   namespaces, pidfd signals, new processes or set-ID files). It sees the system's library
+   folders and the interpreter read-only, no /proc, an empty read-only /tmp and /dev/shm, and
+   its own fresh working directory, the only writable place: a tmpfs of disk_mb, gone
+   afterwards; no network; an environment built from nothing (no HF_TOKEN, no other secret of
+   the parent). Resource limits: CPU time, address space, file size, processes and threads,
+   open files, no core file, set by the child itself before any model code runs (not in a
    `preexec_fn`, unsafe in a threaded parent such as `run_many`). A wall-clock timeout kills
    bwrap, and with it the PID namespace.
 3. Guard (`child.py`): an audit hook (PEP 578) blocks sockets, new processes, ctypes and
@@ -33,23 +34,25 @@ Reasons, checked in this order:
                        code caught the error and its tests went on to pass
     timeout            past the wall clock (timeout_s + STARTUP_S) or the CPU-time limit
     memory_exceeded    MemoryError under the address-space limit
-    output_exceeded    stdout, stderr or a file grew past file_mb (EFBIG)
+    output_exceeded    stdout, stderr or a file grew past file_mb (`detail`: OSError EFBIG), or
+                       the work dir's files together past disk_mb (OSError ENOSPC)
     test_failed        the code raised (`detail`: AssertionError, NameError, SystemExit, ...)
     crashed            it ended without the child's report: a signal, os._exit, a broken interpreter
 
 Limits it does not close:
-- Outside its namespace the child keeps the caller's uid: uid 0 when the parent runs as root.
-  Its capabilities are gone and nothing of the host is mounted writable, but a kernel bug in
-  the namespaces would meet root, not nobody; run schoolhouse as a normal user where you can.
+- For a root caller, bwrap itself and the cage's init run as root (without the capabilities
+  the child keeps only until it leaves uid 0), and the child is in no user namespace of its
+  own: without pyseccomp/libseccomp it could make one, as any user of the machine can.
 - With `unsafe_no_sandbox` the guard is the only wall: it stops model code that stumbles into
-  the network or the disk, not code written to escape.
-- Without pyseccomp/libseccomp a parent running as root has no kernel limit on processes (the
-  kernel never applies RLIMIT_NPROC to uid 0 outside): the PID namespace cleans up after a fork
-  bomb, the guard stops it.
+  the network or the disk, not code written to escape. Disk use is then bounded per file only,
+  and for a root caller processes and threads are not bounded at all (the kernel never applies
+  RLIMIT_NPROC to uid 0, and starting a thread raises no audit event).
 - The tests run in the same interpreter as the solution, so code written to cheat (reading the
   child's frames for its nonce, an object whose __eq__ is always True) can forge a pass. The
   sandbox makes an accidental pass (sys.exit(0), os._exit(0)) impossible, not a deliberate one.
-- Disk use is bounded per file (file_mb), not in total; only time bounds the number of files.
+- disk_mb bounds the bytes in the work dir, not the number of empty files (kernel memory, not
+  the disk): only time bounds those. Outside the cage the child writes its stdout, stderr and
+  status to the host's temp dir, file_mb each at most.
 - numpy, and anything else that imports ctypes, cannot be imported.
 """
 
@@ -93,6 +96,7 @@ UNSAFE_MODULES = frozenset(
         *("pty", "ctypes", "_ctypes", "cffi"),
     }
 )
+MAX_TIMEOUT_S = 24 * 3600.0  # past a day, a timeout is a typo (or inf), not a choice
 # The child's verdicts on its status line; anything else written there is ignored.
 CHILD_REASONS = frozenset({"test_failed", "memory_exceeded", "output_exceeded"})
 ENV = {
@@ -134,6 +138,7 @@ def run_tests(
     file_mb: int = 16,
     max_processes: int = 16,
     open_files: int = 64,
+    disk_mb: int = 128,
     mode: str | None = None,
     guard: bool = True,
     unsafe_no_sandbox: bool = False,
@@ -141,10 +146,14 @@ def run_tests(
     """Run `solution`, then `tests` (asserts, and any top-level `test_*` functions they define).
 
     Limits: timeout_s of CPU time (timeout_s + STARTUP_S of wall clock), memory_mb of address
-    space, file_mb per file and per output stream, max_processes more processes or threads than
-    the user already runs, open_files descriptors. `mode` is "bwrap" or "guard" (None:
-    `isolation()`, and "guard" only with `unsafe_no_sandbox`, else SandboxUnavailable);
-    `guard=False` leaves the audit hook out, which only a test of the kernel layer should want."""
+    space, file_mb per file and per output stream, disk_mb for the work dir's files together
+    (a tmpfs: it takes memory, not disk; not bounded with the guard alone), max_processes more
+    processes or threads than the child's uid already runs, open_files descriptors. `mode` is
+    "bwrap" or "guard" (None: `isolation()`, and "guard" only with `unsafe_no_sandbox`, else
+    SandboxUnavailable); `guard=False` leaves the audit hook out, which only a test of the
+    kernel layer should want. ValueError for a timeout_s past MAX_TIMEOUT_S, inf or nan."""
+    if not 0 < timeout_s <= MAX_TIMEOUT_S:  # also false for nan
+        raise ValueError(f"timeout_s must be more than 0 and at most {MAX_TIMEOUT_S:g}")
     mode = mode or require_isolation(unsafe_no_sandbox)
     start = time.monotonic()
     try:
@@ -158,6 +167,8 @@ def run_tests(
         "test_functions": test_functions,
         "nonce": nonce,
         "guard": guard,
+        # the uid a root caller's child takes before it runs model code (see cage)
+        "uid": cage.fresh_uid() if mode == "bwrap" and cage.drops_root() else None,
         "limits": {
             "cpu_s": math.ceil(timeout_s),
             "memory_bytes": memory_mb << 20,
@@ -192,6 +203,7 @@ def run_tests(
                     work=work,
                     files={CHILD_INSIDE: CHILD},
                     seccomp_fd=seccomp.fileno() if seccomp is not None else None,
+                    disk_bytes=disk_mb << 20,
                 )
             env = {**ENV, "HOME": str(work), "TMPDIR": str(work)}
             timed_out, rc = _spawn(command, work, env, out, err, fds, json.dumps(job), timeout_s)

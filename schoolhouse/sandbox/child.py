@@ -3,8 +3,9 @@
     python -I -S -B -u child.py STATUS_FD < job.json
 
 `schoolhouse.sandbox` starts it in a fresh working directory; nothing imports this file. It reads
-the whole job first, then sets resource limits, installs an audit hook (PEP 578) and only then
-runs model code. It reports on STATUS_FD, one line each:
+the whole job first, then leaves uid 0 where the job names a uid (a root caller's cage), sets
+resource limits, installs an audit hook (PEP 578) and only then runs model code. It reports on
+STATUS_FD, one line each:
 
     violation EVENT      the guard blocked an operation (written at once: it cannot be undone)
     fail REASON DETAIL   the code raised; REASON is test_failed, memory_exceeded, output_exceeded
@@ -108,7 +109,16 @@ def own_tasks() -> int:
     return count
 
 
-def set_limits(limits: dict) -> None:
+def leave_root(uid: int) -> None:
+    """Become `uid` (and gid), a uid no other process has: the kernel never applies RLIMIT_NPROC
+    to uid 0. Leaving uid 0 also empties every capability set, CAP_SETUID's included."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def set_limits(limits: dict, tasks: int) -> None:
+    """`tasks`: the threads this uid runs already, which RLIMIT_NPROC counts too."""
     cpu = limits["cpu_s"]
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # SIGXCPU at the soft limit; SIGKILL a second later if it is caught
@@ -117,8 +127,8 @@ def set_limits(limits: dict) -> None:
     # Python ignores SIGXFSZ, so a write past this size raises OSError(EFBIG) instead
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
-    # the kernel never applies RLIMIT_NPROC to uid 0: there the guard and the PID namespace hold
-    nproc = own_tasks() + limits["processes"]
+    # the kernel never applies RLIMIT_NPROC to uid 0: in the guard's mode as root nothing holds
+    nproc = tasks + limits["processes"]
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
@@ -252,11 +262,14 @@ def run(job: dict, status_fd: int) -> None:
     except BaseException as e:  # SystemExit and KeyboardInterrupt too: the tests did not finish
         if isinstance(e, MemoryError):
             reason = "memory_exceeded"
-        elif isinstance(e, OSError) and e.errno == errno.EFBIG:
-            reason = "output_exceeded"
+        elif isinstance(e, OSError) and e.errno in (errno.EFBIG, errno.ENOSPC):
+            reason = "output_exceeded"  # one file past file_mb; all of them past disk_mb
         else:
             reason = "test_failed"
-        report(status_fd, f"fail {reason} {type(e).__name__}")
+        detail = type(e).__name__
+        if reason == "output_exceeded":
+            detail += f" {errno.errorcode[e.errno]}"
+        report(status_fd, f"fail {reason} {detail}")
         try:
             traceback.print_exception(type(e), e, e.__traceback__.tb_next)  # from model code on
             sys.stdout.flush()
@@ -271,7 +284,9 @@ def run(job: dict, status_fd: int) -> None:
 def main() -> None:
     status_fd = int(sys.argv[1])
     job = json.loads(sys.stdin.buffer.read())
-    set_limits(job["limits"])
+    if job["uid"] is not None:
+        leave_root(job["uid"])
+    set_limits(job["limits"], 1 if job["uid"] is not None else own_tasks())
     run(job, status_fd)
 
 

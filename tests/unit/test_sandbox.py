@@ -187,6 +187,22 @@ def test_an_output_flood_is_cut_off():
     assert len(result.stdout_tail) <= 2000
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "1e308", "-inf", "0", "-1"])
+def test_a_timeout_that_cannot_be_kept_is_a_usage_error(value, tmp_path):
+    from click.testing import CliRunner
+
+    from schoolhouse.cli import main
+
+    (tmp_path / "s.py").write_text(ADD)
+    (tmp_path / "t.py").write_text("assert add(1, 2) == 3\n")
+    files = [str(tmp_path / "s.py"), str(tmp_path / "t.py")]
+    done = CliRunner().invoke(main, ["sandbox", "check", *files, "--timeout-s", value])
+    assert done.exit_code == 2 and done.output.count("\n") == 1, done.output
+    assert done.output.startswith("error: --timeout-s: must be more than 0"), done.output
+    with pytest.raises(ValueError, match="timeout_s"):
+        run_tests(ADD, "assert add(1, 2) == 3\n", timeout_s=float(value))
+
+
 def test_run_many_keeps_the_order():
     items = [(ADD, "assert add(1, 2) == 3\n"), (ADD, "assert add(1, 2) == 0\n"), ("def", "")] * 2
     results = run_many(items, workers=2)

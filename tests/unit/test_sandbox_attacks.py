@@ -254,11 +254,59 @@ def test_bombs(host, bomb, reasons):
         assert kernel_alone(host, bomb, timeout_s=5).reason == "test_failed"
 
 
-def test_filling_the_cage_memory_backed_folders(host):
+def test_no_writable_place_but_the_work_dir(host):
+    """tmpfs folders of the cage (no RLIMIT_AS on their pages) are read-only, /dev among them."""
     fill = "for i in range(200):\n    open(f'{}/f{{i}}', 'wb').write(b'x' * (1 << 20))\n"
-    for folder in ("/tmp", "/dev/shm"):  # tmpfs: no RLIMIT_AS, a size limit
+    for folder in ("/tmp", "/dev/shm", "/dev", ""):
         result = kernel_alone(host, fill.format(folder))
-        assert "No space left on device" in result.stderr_tail, result
+        assert "Read-only file system" in result.stderr_tail, result
+
+
+# 16 MB files stay under the per-file limit: only a cap on the total stops them (1.9 GB in under
+# a second without one). The folder's own size says whether it is the cage's tmpfs.
+MANY_FILES = (
+    "import os\n"
+    "s = os.statvfs('.')\n"
+    "print(s.f_blocks * s.f_frsize, flush=True)\n"
+    "for i in range(16):\n"
+    "    with open(f'f{i}', 'wb') as f:\n"
+    "        f.write(b'x' * (16 << 20))\n"
+    "    print((i + 1) * 16 << 20, flush=True)\n"
+)
+
+
+def test_many_files_under_the_file_limit_fill_only_a_capped_work_dir(host):
+    result, done = check(host, MANY_FILES, "assert True\n", "--show-output")
+    assert (result["reason"], result["detail"]) == ("output_exceeded", "OSError ENOSPC"), result
+    assert "No space left on device" in done.stderr
+    result = kernel_alone(host, MANY_FILES, disk_mb=64)
+    assert (result.reason, result.detail) == ("output_exceeded", "OSError ENOSPC")
+    size, *written = map(int, result.stdout_tail.split())
+    assert size == 64 << 20 and written[-1] <= 64 << 20, result  # not the host's disk
+
+
+def test_threads_past_max_processes(host):
+    """RLIMIT_NPROC binds any uid but 0, so the child never runs as uid 0 outside (512 threads
+    started under a limit of 16 where it did)."""
+    threads = (
+        "import threading, time\n"
+        "threading.stack_size(1 << 16)\n"  # small stacks: the address-space limit stops none
+        "started = 0\n"
+        "try:\n"
+        "    for _ in range(512):\n"
+        "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "        started += 1\n"
+        "finally:\n"
+        "    print(started, flush=True)\n"
+    )
+    result, done = check(host, threads, "assert True\n", "--show-output")
+    assert (result["reason"], result["detail"]) == ("test_failed", "RuntimeError"), result
+    assert "can't start new thread" in done.stderr
+    for limit in (16, 4):
+        result = kernel_alone(host, threads, max_processes=limit)
+        assert 0 < int(result.stdout_tail) <= limit, result
+    # in a user namespace uid 0 is not even mapped (EINVAL)
+    assert kernel_alone(host, "import os\nos.setuid(0)\n").detail in ("PermissionError", "OSError")
 
 
 def test_network(host):
