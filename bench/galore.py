@@ -51,7 +51,8 @@ def main(argv=None) -> int:
                 data=[data], out=work / optimizer, preset=args.preset, steps=args.steps,
                 batch_size=args.batch_size, seq_len=args.seq_len, seed=args.seed,
                 eval_every=args.steps, checkpoint_every=args.steps, eval_windows=16,
-                device=args.device, optimizer=optimizer, galore_rank=args.rank,
+                device=args.device, optimizer=optimizer,
+                galore_rank=args.rank if optimizer == "galore" else None,
                 galore_update_gap=args.update_gap,
             )  # fmt: skip
             results[optimizer] = s = pretrain(config, progress=sys.stderr.isatty())

@@ -33,7 +33,7 @@ class GenerateConfig(TeacherRunner):
 
     n: int = Field(gt=0, description="prompts to run; each ends as one kept or one rejected row")
     out: Path = Field(description="dataset folder to write (resumed if it holds this job)")
-    seed: int = Field(0, description="sampling seed: the same seed gives the same prompts")
+    seed: int = Field(0, ge=0, description="sampling seed: the same seed gives the same prompts")
     teacher: str = Field(
         "embedded",
         description="'embedded', 'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s)",
@@ -295,7 +295,7 @@ class AnnotateConfig(TeacherRunner):
         description="take the first n documents instead of a seeded random sample (reads only "
         "the head of the input)",
     )
-    seed: int = Field(0, description="picks the random sample and seeds the retry")
+    seed: int = Field(0, ge=0, description="picks the random sample and seeds the retry")
     teacher: str = Field(
         "embedded",
         description="the grader: 'embedded', 'embedded-coder', 'embedded-large', a model folder, or http(s) URL(s)",
@@ -365,7 +365,7 @@ class JudgeConfig(TeacherRunner):
     kv_cache_gib: float = Field(
         4, gt=0, description="vLLM CPU KV cache (GiB) for an in-process engine"
     )
-    seed: int = Field(0, description="the engine's seed (the judge reads greedily)")
+    seed: int = Field(0, ge=0, description="the engine's seed (the judge reads greedily)")
     license: str = Field("other", description="license of the dataset, for its card")
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = ("kind", "rejected", "max_bytes")
@@ -418,7 +418,20 @@ class TrainClassifierConfig(BaseModel):
         "sampled when none has",
     )
     test_size: float = Field(0.2, gt=0, lt=1, description="share of rows held out for metrics")
-    seed: int = Field(0, description="seed of the held-out split and the estimator")
+    seed: int = Field(0, ge=0, description="seed of the held-out split and the estimator")
+
+    @model_validator(mode="after")
+    def _options_of_the_features(self) -> TrainClassifierConfig:
+        if self.precision != "fp32" and self.features != "embedding":
+            raise ValueError(
+                f"--precision {self.precision} applies to --features embedding only, not "
+                f"--features {self.features}"
+            )
+        if self.max_tokens is not None and self.features == "hashing":
+            raise ValueError(
+                "--max-tokens applies to --features embedding and static, not --features hashing"
+            )
+        return self
 
 
 class WebFilterConfig(BaseModel):
@@ -511,7 +524,7 @@ class HumanEvalConfig(AnswersRun):
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass (temperature > 0)")
     max_tokens: int = Field(512, gt=0, description="answer token limit")
     problems: int | None = Field(None, gt=0, description="only the first N of the 164 problems")
-    seed: int = Field(0, description="seeds each sample's sampling")
+    seed: int = Field(0, ge=0, description="seeds each sample's sampling")
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (
         "samples", "temperature", "top_p", "max_tokens", "seed", "timeout_s",
@@ -567,7 +580,7 @@ class SelfTrainConfig(AnswersRun):
         ge=1,
         description="above 1: also pass@k from this many HumanEval answers at temperature 0.8",
     )
-    seed: int = Field(0, description="seeds problems, answers and fine-tuning")
+    seed: int = Field(0, ge=0, description="seeds problems, answers and fine-tuning")
     min_words: int = Field(80, ge=0, description="stories: drop shorter ones (too_short)")
     max_words: int = Field(800, gt=0, description="stories: drop longer ones (too_long)")
 
@@ -617,7 +630,7 @@ class PipelineConfig(TeacherRunner):
         "the student's stories: 'auto' ($SCHOOLHOUSE_JUDGE, else 'embedded'), 'none', or a "
         "teacher spec",
     )
-    seed: int = Field(0, description="seeds every step")
+    seed: int = Field(0, ge=0, description="seeds every step")
     stories: int = Field(64, ge=0, description="story prompts (0 skips stories)")
     best_of: int = Field(
         1,

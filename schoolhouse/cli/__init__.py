@@ -239,8 +239,14 @@ def teacher_prepare(spec: str) -> None:
     show_default=True,
     help="address to listen on (loopback by default; 0.0.0.0 exposes it)",
 )
-@click.option("--port", default=8000, show_default=True, help="port (0 picks a free one)")
-@click.option("--kv-cache-gib", default=4.0, show_default=True, help="vLLM CPU KV cache (GiB)")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+    help="port (0 picks a free one)",
+)  # fmt: skip
+@click.option(
+    "--kv-cache-gib", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
+    help="vLLM CPU KV cache (GiB)",
+)  # fmt: skip
 @click.option("--log", type=click.Path(path_type=Path), help="write the server's log here")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def teacher_serve(

@@ -16,6 +16,11 @@ import click
 from ..student.config import PretrainConfig
 from .options import USER_ERRORS, build_config, config_options, fail
 
+# a bad number is refused by click, naming its flag, before the run is loaded
+COUNT = click.IntRange(min=1)
+SEED = click.IntRange(min=0)  # as the configs' seeds: numpy's generators refuse negative ones
+TEMPERATURE = click.FloatRange(min=0)
+
 
 @click.command("pretrain")
 @config_options(PretrainConfig)
@@ -64,13 +69,19 @@ def pretrain_cmd(progress: bool, json_summary: bool, **values) -> None:
 @click.command("sample")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--prompt", default="Once upon a time,", show_default=True, help="text to continue")
-@click.option("--max-new-tokens", default=200, show_default=True, help="tokens to generate")
 @click.option(
-    "--temperature", default=0.8, show_default=True, help="sampling temperature (0: greedy)"
+    "--max-new-tokens", type=COUNT, default=200, show_default=True, help="tokens to generate"
 )
-@click.option("--top-k", default=50, show_default=True, help="sample among the k likeliest tokens")
-@click.option("--seed", default=0, show_default=True, help="sampling seed")
-@click.option("-n", "count", default=1, show_default=True, help="samples to print")
+@click.option(
+    "--temperature", type=TEMPERATURE, default=0.8, show_default=True,
+    help="sampling temperature (0: greedy)",
+)  # fmt: skip
+@click.option(
+    "--top-k", type=click.IntRange(min=0), default=50, show_default=True,
+    help="sample among the k likeliest tokens (0: all)",
+)  # fmt: skip
+@click.option("--seed", type=SEED, default=0, show_default=True, help="sampling seed")
+@click.option("-n", "count", type=COUNT, default=1, show_default=True, help="samples to print")
 def sample_cmd(
     run: Path, prompt: str, max_new_tokens: int, temperature: float, top_k: int, seed: int,
     count: int,
@@ -96,11 +107,22 @@ def sample_cmd(
     show_default=True,
     help="grader for GPT-Eval: 'embedded', a model folder, http(s) URL(s), or 'none'",
 )
-@click.option("-n", "n", default=20, show_default=True, help="story beginnings to grade")
-@click.option("--max-new-tokens", default=200, show_default=True, help="student tokens per story")
-@click.option("--temperature", default=0.8, show_default=True, help="student sampling temperature")
-@click.option("--seed", default=0, show_default=True, help="picks the beginnings and samples")
-@click.option("--val-windows", default=256, show_default=True, help="validation sequences")
+@click.option(
+    "-n", "n", type=COUNT, default=20, show_default=True, help="story beginnings to grade"
+)
+@click.option(
+    "--max-new-tokens", type=COUNT, default=200, show_default=True, help="student tokens per story"
+)
+@click.option(
+    "--temperature", type=TEMPERATURE, default=0.8, show_default=True,
+    help="student sampling temperature",
+)  # fmt: skip
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="picks the beginnings and samples"
+)
+@click.option(
+    "--val-windows", type=COUNT, default=256, show_default=True, help="validation sequences"
+)
 def evaluate_cmd(
     run: Path, teacher: str, n: int, max_new_tokens: int, temperature: float, seed: int,
     val_windows: int,

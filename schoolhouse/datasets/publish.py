@@ -127,7 +127,21 @@ def publish(
     except PublishError as e:
         raise PublishError(redact(str(e), token)) from None
     except Exception as e:  # the Hub's errors after retries; `from None`: no unredacted cause
-        raise PublishFailed(redact(f"{type(e).__name__}: {e}", token)) from None
+        raise PublishFailed(redact(describe(e), token)) from None
+
+
+def describe(error: Exception) -> str:
+    """The error in one line, with the Hub's own message: huggingface_hub puts it on a line
+    after its summary ("Bad request:"), where a one-line report would lose it."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    summary = lines[0] if lines else ""
+    server = "; ".join(
+        line.strip() for line in (getattr(error, "server_message", None) or "").splitlines()
+        if line.strip()
+    )  # fmt: skip
+    if server and server.lower() not in summary.lower():
+        summary = f"{summary.rstrip(':.')}: {server}" if summary else server
+    return f"{type(error).__name__}: {summary}"
 
 
 def _publish(folder, files, repo, private, revision, token, retries, backoff, log) -> str:

@@ -37,8 +37,11 @@ def read(folder: Path, which: str, columns: list[str]) -> list[dict]:
         return []
     tables = []
     for shard in shards:
-        names = pq.read_schema(shard).names
-        table = pq.read_table(shard, columns=[c for c in columns if c in names])
+        try:
+            names = pq.read_schema(shard).names
+            table = pq.read_table(shard, columns=[c for c in columns if c in names])
+        except (OSError, pa.ArrowException) as e:  # pyarrow's own words do not name the file
+            raise ValueError(f"{shard}: not a readable Parquet file ({e})") from None
         for c in columns:
             if c not in table.column_names:
                 table = table.append_column(c, pa.nulls(len(table)))

@@ -95,7 +95,8 @@ class PretrainConfig(BaseModel):
     eval_every: int = Field(100, ge=1, description="steps between validation losses")
     eval_windows: int = Field(32, ge=1, description="validation sequences per evaluation")
     checkpoint_every: int = Field(100, ge=1, description="steps between checkpoints")
-    seed: int = Field(0, description="seeds the weights and the data order")
+    # numpy draws the batches (data.Batches): its generators refuse a negative seed
+    seed: int = Field(0, ge=0, description="seeds the weights and the data order")
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     dtype: str = Field(
         "auto", description="auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16"
@@ -121,6 +122,12 @@ class PretrainConfig(BaseModel):
                 "--select-tokens below 1 and --reference-model go together (Rho-1): "
                 "give both or neither"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _rank_needs_galore(self):
+        if self.galore_rank is not None and self.optimizer != "galore":
+            raise ValueError("--galore-rank applies to --optimizer galore only")
         return self
 
     @field_validator("dtype")

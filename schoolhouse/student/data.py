@@ -49,35 +49,56 @@ def source_files(source: Path) -> list[Path]:
 
 
 def read_texts(sources: list[Path]) -> Iterator[str]:
-    """Every non-empty `text` value of every source, streamed in order."""
-    import pyarrow.parquet as pq
-
+    """Every non-empty `text` value of every source, streamed in order; a file that cannot be
+    read is a DataError naming it (and the line, in JSONL)."""
     for source in sources:
         for path in source_files(source):
             if path.suffix == ".parquet":
-                try:
-                    pf = pq.ParquetFile(path)
-                except Exception as e:
-                    raise DataError(f"{path}: not a readable Parquet file ({e})") from e
-                if "text" not in pf.schema_arrow.names:
-                    raise DataError(
-                        f"{path}: no `text` column (columns: {', '.join(pf.schema_arrow.names)})"
-                    )
-                for batch in pf.iter_batches(columns=["text"], batch_size=4096):
-                    yield from (t for t in batch.column(0).to_pylist() if t and t.strip())
+                yield from _parquet_texts(path)
+            else:
+                yield from _jsonl_texts(path)
+
+
+def _parquet_texts(path: Path) -> Iterator[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:
+        raise DataError(f"{path}: not a readable Parquet file ({e})") from e
+    if "text" not in pf.schema_arrow.names:
+        raise DataError(f"{path}: no `text` column (columns: {', '.join(pf.schema_arrow.names)})")
+    batches = pf.iter_batches(columns=["text"], batch_size=4096)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as e:  # a damaged page after a sound footer
+            raise DataError(f"{path}: Parquet data unreadable ({e})") from None
+        yield from (t for t in batch.column(0).to_pylist() if t and t.strip())
+
+
+def _jsonl_texts(path: Path) -> Iterator[str]:
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{path}:{line_no}: not UTF-8 text ({e.reason} at byte {e.start} of the line)"
+                ) from None
+            if not line.strip():
                 continue
-            with open(path, encoding="utf-8") as f:
-                for line_no, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise DataError(f"{path}:{line_no}: not valid JSON ({e.msg})") from None
-                    if not isinstance(row, dict) or "text" not in row:
-                        raise DataError(f"{path}:{line_no}: no `text` field")
-                    if isinstance(row["text"], str) and row["text"].strip():
-                        yield row["text"]
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{line_no}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict) or "text" not in row:
+                raise DataError(f"{path}:{line_no}: no `text` field")
+            if isinstance(row["text"], str) and row["text"].strip():
+                yield row["text"]
 
 
 def fingerprint(sources: list[Path]) -> str:

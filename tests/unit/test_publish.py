@@ -108,6 +108,15 @@ def test_rate_limit_is_retried(folder, hub, tmp_path):
     assert result.stderr.count("retrying") == 2
 
 
+def test_a_refused_request_shows_the_hubs_message(folder, hub, tmp_path):
+    hub.fail_next("/api/datasets/alice/tiny/commit", 400)  # not retried: a client error
+    result = run(env_for(hub, tmp_path), str(folder), "--repo", "alice/tiny")
+    assert result.returncode == 2
+    error = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and "Bad request" in error[0], result.stderr
+    assert "Injected failure 400" in error[0]  # the Hub's own words, not only the status
+
+
 def test_an_interrupted_upload_finishes_on_rerun_without_duplicates(folder, hub, tmp_path):
     env = env_for(hub, tmp_path)
     hub.fail_next("/api/datasets/alice/tiny/commit", 500, 100)
