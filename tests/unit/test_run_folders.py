@@ -160,3 +160,24 @@ def test_a_file_lock_leaves_nothing_when_refused(tmp_path):
     ]
     with pytest.raises(OutError, match="is a folder"), locked(tmp_path, file=True):
         pass
+
+
+def test_a_refused_filter_leaves_no_lock_file_and_no_parent_folders(tmp_path):
+    """Item 8: `filter --out DIR` refused because DIR exists left `.DIR.lock` beside it; a
+    refused `--out a/b/c` made `a/b/`."""
+    from click.testing import CliRunner
+
+    from schoolhouse.cli import main
+
+    web = Path(__file__).resolve().parents[1] / "fixtures" / "web" / "documents.jsonl"
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    refused = CliRunner().invoke(main, ["filter", str(web), "--out", str(taken), "--dedup", "exact"])
+    assert refused.exit_code == 2 and "already exists" in refused.output
+    missing = tmp_path / "missing.jsonl"
+    args = ["filter", str(missing), "--out", str(tmp_path / "a/b/c"), "--dedup", "exact"]
+    deep = CliRunner().invoke(main, args)
+    assert deep.exit_code == 2 and "missing.jsonl" in deep.output
+    assert snapshot(tmp_path) == before
