@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import Filter, FilterResult, HasText, apply_filters
 from .c4 import C4Lines
+from .code_runs import CodeRuns
 from .decontaminated import Decontaminated
 from .english import EnglishProse
 from .for_children import ForChildren
@@ -36,6 +37,7 @@ __all__ = [
     "RULE_SETS",
     "DEFAULT_RULES",
     "C4Lines",
+    "CodeRuns",
     "EnglishProse",
     "ForChildren",
     "GopherQuality",
@@ -66,9 +68,13 @@ def story_filters(min_words: int = 80, max_words: int = 800) -> list[Filter]:
     ]
 
 
-def textbook_filters(min_tokens: int = 150, decontaminate: Filter | None = None) -> list[Filter]:
-    """Cosmopedia's checks: complete, at least `min_tokens` long, not looping, decontaminated."""
-    return [Truncated(), MinTokens(min_tokens), Repetition(), decontaminate or Decontaminated()]
+def textbook_filters(
+    min_tokens: int = 150, decontaminate: Filter | None = None, code: Filter | None = None
+) -> list[Filter]:
+    """Cosmopedia's checks: complete, at least `min_tokens` long, not looping, decontaminated;
+    then, with `code` (CodeRuns), Python blocks that run and print what the text shows."""
+    checks = [Truncated(), MinTokens(min_tokens), Repetition(), decontaminate or Decontaminated()]
+    return checks + ([code] if code is not None else [])
 
 
 def exercise_filters(decontaminate: Filter | None = None) -> list[Filter]:

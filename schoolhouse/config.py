@@ -244,6 +244,11 @@ class TextbooksConfig(SenseOptions, SteeringOptions, GenerateConfig):
         150, ge=0, description="drop lessons with fewer completion tokens (too_short; Cosmopedia)"
     )
     max_tokens: int = Field(1024, gt=0, description="completion token limit")
+    run_code: bool = Field(
+        True,
+        description="run each section's Python blocks in the sandbox, in order; drop the section "
+        "when they fail or do not print the output the text shows (code_fails)",
+    )
 
     JOB_FIELDS: ClassVar[tuple[str, ...]] = (*GenerateConfig.JOB_FIELDS, "n_words", "min_tokens")
 

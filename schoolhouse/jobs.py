@@ -14,6 +14,7 @@ meet. The CLI, the main job (`pipeline.py`) and the Prefect flows run jobs throu
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,12 +40,31 @@ def checks_for(config: GenerateConfig) -> Verify:
     if isinstance(config, StoriesConfig):
         checks = story_filters(config.min_words, config.max_words)
     elif isinstance(config, TextbooksConfig):
-        checks = textbook_filters(config.min_tokens)
+        checks = textbook_filters(config.min_tokens, code=code_check(config))
     elif isinstance(config, ExercisesConfig):
         checks = exercise_filters()
     else:
         raise TypeError(f"no verification checks for {type(config).__name__}")
     return functools.partial(apply_filters, checks)
+
+
+def code_check(config: TextbooksConfig):
+    """The sandbox check of a section's Python blocks, or None: --no-run-code, or no sandbox
+    here (model-written code is never run unsandboxed to check a textbook; a warning says so)."""
+    if not config.run_code:
+        return None
+    from filters import CodeRuns
+
+    from .sandbox import isolation, run_tests
+
+    if isolation() != "bwrap":
+        print(
+            "warning: no sandbox (bubblewrap) here: the textbooks' code is not run "
+            "(install bubblewrap, `make sandbox`, to drop sections whose code fails)",
+            file=sys.stderr,
+        )
+        return None
+    return CodeRuns(functools.partial(run_tests, mode="bwrap"))
 
 
 def lesson_kind(config: GenerateConfig, verify: Verify | None = None) -> Kind:

@@ -111,7 +111,13 @@ class TextbooksKind:
             f"{s.n_words} random vocabulary words",
             checks=f"not truncated at the token limit, at least {job.config.min_tokens} completion "
             "tokens (Cosmopedia), no degenerate repetition (Gopher thresholds), no 13-gram shared "
-            "with HumanEval",
+            "with HumanEval"
+            + (
+                "; every Python block runs, in order, in the sandbox and prints the output the "
+                "text shows (`code_fails`)"
+                if job.config.run_code
+                else ""
+            ),
             tags=["synthetic", "textbooks", "cosmopedia", "schoolhouse"],
             columns="`topic`, `subject`, `audience`, `style`, `words`, `words_used`",
         )

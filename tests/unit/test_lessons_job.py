@@ -6,11 +6,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from filters import apply_filters, exercise_filters, textbook_filters
+from schoolhouse import jobs
 from schoolhouse.config import ExercisesConfig, StoriesConfig, TextbooksConfig
 from schoolhouse.graders.decontaminate import humaneval
 from schoolhouse.lessons.exercises import ExercisesKind
 from schoolhouse.lessons.generation import generate, generate_stories
 from schoolhouse.lessons.textbooks import TextbooksKind
+from schoolhouse.sandbox import isolation
 from schoolhouse.teacher.fake import FakeTeacher
 from tests.conftest import STORY, story_for
 
@@ -91,6 +93,25 @@ def test_textbooks_keep_long_lessons_and_drop_short_and_contaminated_ones(tmp_pa
     assert row["words_used"] == row["words"] and len(row["words"]) == 3
     assert [r["index"] for r in rows(cfg.out, "rejected")] == [2, 4]
     assert "| `too_short` | 1 |" in (cfg.out / "README.md").read_text()
+
+
+@pytest.mark.skipif(isolation() != "bwrap", reason="bubblewrap cannot run here")
+def test_textbooks_whose_python_fails_are_dropped_as_code_fails(tmp_path):
+    code = {
+        0: "```python\nprint(sum([1, 2, 3]))\n```\n\nOutput:\n\n```\n6\n```\n",
+        1: "```python\nprint(sum([1, 2, 3]))\n```\n\nOutput:\n\n```\n7\n```\n",
+        2: "```python\nprint(average(scores))\n```\n",
+    }
+
+    def reply(request):
+        index = int(request.id.split(":")[0])
+        return lesson(request.messages[0]["content"], 220) + "\n\n" + code[index]
+
+    cfg = TextbooksConfig(n=3, out=tmp_path / "tb", seed=1, judge="none")
+    summary = generate(cfg, jobs.lesson_kind(cfg), teacher=FakeTeacher(reply), progress=False)
+    assert summary.kept == 1 and summary.rejected == {"code_fails": 2}
+    assert [r["index"] for r in rows(cfg.out, "rejected")] == [1, 2]
+    assert "`code_fails`" in (cfg.out / "README.md").read_text()
 
 
 def refining(draft, revised):

@@ -174,7 +174,9 @@ def test_a_refused_filter_leaves_no_lock_file_and_no_parent_folders(tmp_path):
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
-    refused = CliRunner().invoke(main, ["filter", str(web), "--out", str(taken), "--dedup", "exact"])
+    refused = CliRunner().invoke(
+        main, ["filter", str(web), "--out", str(taken), "--dedup", "exact"]
+    )
     assert refused.exit_code == 2 and "already exists" in refused.output
     missing = tmp_path / "missing.jsonl"
     args = ["filter", str(missing), "--out", str(tmp_path / "a/b/c"), "--dedup", "exact"]
