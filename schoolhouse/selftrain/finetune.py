@@ -199,9 +199,13 @@ def finetune_apart(
     the 0.5B model) go back to the system when it ends, before the next engine starts in this
     process, and a crash of the training libraries cannot take the run with it."""
     import multiprocessing
+    import os
+
+    from ..graders.judge import die_with_parent
 
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
+    # the child dies with this process however it ends (a SIGKILL leaves no trainer behind)
+    with context.Pool(1, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         return pool.apply(finetune, (base, list(examples), out, tuning, progress, _stderr))
 
 
