@@ -15,7 +15,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.options import build, command
-from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, check_web, format_steps
+from schoolhouse.datasets.readers import check_web_inputs
+from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, format_steps
 from schoolhouse.teacher import TeacherError
 
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         from schoolhouse.cli.options import fail
 
         try:
-            check_web(config.web)  # one line naming the input, before Prefect starts
+            check_web_inputs(config.web)  # one line naming the input, before Prefect starts
         except ValueError as e:
             fail(str(e))
         state = pipeline_flow(options=values)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from .config import PipelineConfig
 from .datasets.folder import write_atomic
 from .datasets.outdir import check_new_or_own, locked
+from .datasets.readers import check_web_inputs
 
 STEPS = (
     "stories", "textbooks", "annotate", "classifier", "filter", "merge", "pretrain", "evaluate",
@@ -87,7 +88,9 @@ class Pipeline:
             from .datasets.publish import resolve_token
 
             resolve_token()
-        check_web(config.web)  # and so does a mistyped --web, not after the stories are written
+        check_web_inputs(
+            config.web
+        )  # and so does a mistyped --web, not after the stories are written
 
     def _load_state(self) -> dict:
         settings = json.loads(self.config.model_dump_json())
@@ -365,46 +368,6 @@ class Pipeline:
         url = publish(self.config.paths["merge"], self.config.repo, private=self.config.private,
                       log=self.log)  # fmt: skip
         return {"url": url}
-
-
-def check_web(paths: list[Path]) -> None:
-    """Every --web input is there and is what the web readers read (a known suffix, or a folder
-    holding such files), and each of its files opens: a ValueError naming the first that is
-    not. Parquet files are read to their schema (a `text` column), other files to one byte."""
-    import pyarrow as pa
-
-    from .datasets.readers import SUFFIXES, folder_files, suffix
-
-    for path in map(Path, paths):
-        if path.is_dir():
-            files = folder_files(path)
-            if not files:
-                raise ValueError(
-                    f"--web {path}: no file the web readers read in this folder (a dataset "
-                    f"folder's data/*.parquet, or files ending {', '.join(SUFFIXES)})"
-                )
-        elif not path.exists():
-            raise ValueError(f"--web {path}: no such file or folder")
-        elif suffix(path) not in SUFFIXES:
-            raise ValueError(
-                f"--web {path}: unknown format (expected a folder or one of {', '.join(SUFFIXES)})"
-            )
-        else:
-            files = [path]
-        for file in files:
-            if suffix(file) != ".parquet":
-                try:
-                    with open(file, "rb") as f:
-                        f.read(1)
-                except OSError as e:
-                    raise ValueError(f"--web {file}: cannot be read ({e.strerror or e})") from None
-                continue
-            try:
-                names = pq.read_schema(file).names
-            except (OSError, pa.ArrowException) as e:
-                raise ValueError(f"--web {file}: not a readable Parquet file ({e})") from None
-            if "text" not in names:
-                raise ValueError(f"--web {file}: no 'text' column (columns: {', '.join(names)})")
 
 
 def _rows(folder: Path) -> int:

@@ -248,3 +248,42 @@ def _lines(f, limit: int) -> Iterator[bytes | None]:
             yield None
         else:
             yield line
+
+
+def check_web_inputs(paths: list[Path]) -> None:
+    """Every --web input is there and is what the web readers read (a known suffix, or a folder
+    holding such files), and each of its files opens: a ValueError naming the first that is
+    not. Parquet files are read to their schema (a `text` column), other files to one byte."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = folder_files(path)
+            if not files:
+                raise ValueError(
+                    f"--web {path}: no file the web readers read in this folder (a dataset "
+                    f"folder's data/*.parquet, or files ending {', '.join(SUFFIXES)})"
+                )
+        elif not path.exists():
+            raise ValueError(f"--web {path}: no such file or folder")
+        elif suffix(path) not in SUFFIXES:
+            raise ValueError(
+                f"--web {path}: unknown format (expected a folder or one of {', '.join(SUFFIXES)})"
+            )
+        else:
+            files = [path]
+        for file in files:
+            if suffix(file) != ".parquet":
+                try:
+                    with open(file, "rb") as f:
+                        f.read(1)
+                except OSError as e:
+                    raise ValueError(f"--web {file}: cannot be read ({e.strerror or e})") from None
+                continue
+            try:
+                names = pq.read_schema(file).names
+            except (OSError, pa.ArrowException) as e:
+                raise ValueError(f"--web {file}: not a readable Parquet file ({e})") from None
+            if "text" not in names:
+                raise ValueError(f"--web {file}: no 'text' column (columns: {', '.join(names)})")
