@@ -14,7 +14,8 @@ from prefect import flow, get_run_logger, task
 
 from flows.options import build, command, on_runner
 from schoolhouse.config import AnnotateConfig
-from schoolhouse.graders.annotation import annotate, prepare_annotation
+from schoolhouse.graders.annotation import prepare_annotation
+from schoolhouse.jobs import annotate
 from schoolhouse.teacher import TeacherError
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build, command, on_runner
+from schoolhouse import jobs
 from schoolhouse.config import JudgeConfig
-from schoolhouse.graders.sense.job import judge_rows, prepare_judging
+from schoolhouse.graders.sense.job import prepare_judging
 from schoolhouse.teacher import TeacherError
 
 
@@ -30,7 +31,7 @@ def check(config: JudgeConfig) -> int:
 
 @task(retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=is_teacher_error)
 def judge(config: JudgeConfig) -> dict:
-    return judge_rows(config, progress=False).to_dict()
+    return jobs.judge(config, progress=False).to_dict()
 
 
 @flow(name="judge", log_prints=True)

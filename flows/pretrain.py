@@ -17,7 +17,7 @@ from flows.options import build
 from schoolhouse.student.config import PretrainConfig
 from schoolhouse.student.evaluate import evaluate
 from schoolhouse.student.train import TrainingStopped, pretrain
-from schoolhouse.teacher import resolve_teacher
+from schoolhouse.teacher import opened
 
 
 def is_transient(task, task_run, state) -> bool:
@@ -32,12 +32,8 @@ def train(config: PretrainConfig) -> dict:
 
 @task(retries=1, retry_delay_seconds=30)
 def grade(run: str, teacher: str, n: int) -> dict:
-    grader = resolve_teacher(teacher).open() if teacher != "none" else None
-    try:
+    with opened(teacher, needed=teacher != "none") as grader:
         return evaluate(Path(run), grader, n)
-    finally:
-        if grader is not None:
-            grader.close()
 
 
 @flow(name="pretrain", log_prints=True)

@@ -22,15 +22,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from .config import (
+    AnnotateConfig,
     ExercisesConfig,
     GenerateConfig,
+    HumanEvalConfig,
+    JudgeConfig,
     SelfTrainConfig,
     StoriesConfig,
     TextbooksConfig,
     WebFilterConfig,
 )
 from .lessons.generation import Kind, Summary, Verify
-from .teacher import Teacher
+from .teacher import Opener, Teacher
 
 
 def checks_for(config: GenerateConfig) -> Verify:
@@ -92,13 +95,50 @@ def sense_for(config: GenerateConfig):
     return sense_check(config.judge, config.min_sense, config.judge_batch)
 
 
+def opener_for(config) -> Opener | None:
+    """How a job's teacher is opened: on the Ray cluster's actors under `--runner ray`
+    (`cluster/teacher.py`), in this process otherwise (None). The core never imports the
+    cluster: every job run from here is handed this."""
+    if getattr(config, "runner", "local") != "ray":
+        return None
+    from .cluster.teacher import RayTeacher
+
+    return lambda spec, settings: RayTeacher(spec, settings, config.actors)
+
+
 def generate(
     config: GenerateConfig, teacher: Teacher | None = None, progress: bool = True, **options: Any
 ) -> Summary:
     """`schoolhouse generate KIND`: prompts -> teacher -> checks -> dataset folder."""
     from .lessons import generation
 
-    return generation.generate(config, lesson_kind(config), teacher, progress, **options)
+    return generation.generate(config, lesson_kind(config), teacher, progress,
+                               opener=opener_for(config), **options)  # fmt: skip
+
+
+def annotate(
+    config: AnnotateConfig, teacher: Teacher | None = None, progress: bool = True, **options: Any
+):
+    """`schoolhouse annotate`: the teacher scores documents for educational value."""
+    from .graders.annotation import annotate as run
+
+    return run(config, teacher, progress, opener=opener_for(config), **options)
+
+
+def judge(config: JudgeConfig, teacher: Teacher | None = None, progress: bool = True,
+          **options: Any):  # fmt: skip
+    """`schoolhouse judge`: a sense score for every row."""
+    from .graders.sense.job import judge_rows
+
+    return judge_rows(config, teacher, progress, opener=opener_for(config), **options)
+
+
+def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress: bool = True,
+              **options: Any):  # fmt: skip
+    """`schoolhouse teacher humaneval`: a teacher's pass@k on HumanEval, in the sandbox."""
+    from .graders.humaneval import humaneval as run
+
+    return run(config, teacher, progress, opener=opener_for(config), **options)
 
 
 def web_rules(name: str):
@@ -132,7 +172,7 @@ def selftrain(
     exercises`, rewarded by their tests) or stories (rewarded by the story filters)."""
     from .selftrain.loop import selftrain as loop
 
-    return loop(config, task_for, teacher, progress, log=log, **options)
+    return loop(config, task_for, teacher, progress, log=log, opener=opener_for(config), **options)
 
 
 def task_for(config: SelfTrainConfig, teacher: Teacher | None = None):

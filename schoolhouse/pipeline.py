@@ -42,7 +42,7 @@ class Teachers:
 
     def __init__(self, config: PipelineConfig, open_teacher: Callable | None = None):
         self.config, self.open_teacher = config, open_teacher
-        self.teacher, self.spec = None, None
+        self.teacher, self.spec, self.lifetime = None, None, None
 
     def get(self, spec: str):
         if self.teacher is not None and self.spec != spec:
@@ -50,26 +50,30 @@ class Teachers:
         if self.teacher is None:
             if self.open_teacher is not None:
                 self.teacher = self.open_teacher(spec)
+                self.lifetime = None
             else:
-                from .runner import opener_for
-                from .teacher import resolve_teacher
+                from .jobs import opener_for
+                from .teacher import opened, settings_of
 
-                settings = {"kv_cache_gib": self.config.kv_cache_gib, "seed": self.config.seed}
-                opener = opener_for(self.config)  # Ray actors under --runner ray
-                resolved = resolve_teacher(spec)
-                self.teacher = (opener(resolved, settings) if opener is not None
-                                else resolved.open(**settings))  # fmt: skip
+                self.lifetime = opened(spec, settings_of(self.config),
+                                       opener=opener_for(self.config))  # fmt: skip
+                self.teacher = self.lifetime.__enter__()
             self.spec = spec
         return self.teacher
 
     def close(self, quiet: bool = False) -> None:
         teacher, self.teacher, self.spec = self.teacher, None, None
-        if teacher is not None:
-            try:
+        lifetime, self.lifetime = self.lifetime, None
+        if teacher is None:
+            return
+        try:
+            if lifetime is not None:
+                lifetime.__exit__(None, None, None)
+            else:
                 teacher.close()
-            except Exception:
-                if not quiet:
-                    raise
+        except Exception:
+            if not quiet:
+                raise
 
 
 class Pipeline:

@@ -62,7 +62,7 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     picked document ends as one scored row (data/) or one rejected row (rejected/, with its
     reason); rows keep the input's id. Rerunning the same command resumes an interrupted run.
     """
-    from ..graders.annotation import annotate
+    from ..jobs import annotate
 
     config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, ANNOTATE_SHORT)
     summary = resumable(annotate, config, progress, json_summary)
@@ -105,10 +105,10 @@ def judge_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     with the same id and a `sense` column (higher makes more sense; the card documents the
     scale and shows its distribution). Rerunning the same command resumes.
     """
-    from ..graders.sense.job import judge_rows
+    from ..jobs import judge
 
     config = build_config(JudgeConfig, {"inputs": list(inputs), **values}, {})
-    summary = resumable(judge_rows, config, progress, json_summary)
+    summary = resumable(judge, config, progress, json_summary)
     if summary is None:
         return
     d = summary.to_dict()
@@ -228,7 +228,7 @@ def humaneval_cmd(progress: bool, json_summary: bool, **values) -> None:
     ones in rejected/ with the sandbox's reason; results.json holds pass@k overall and per
     problem. Rerunning the same command resumes.
     """
-    from ..graders.humaneval import humaneval
+    from ..jobs import humaneval
 
     summary = resumable(humaneval, build_config(HumanEvalConfig, values, {}), progress,
                         json_summary)  # fmt: skip

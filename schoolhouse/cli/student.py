@@ -132,21 +132,16 @@ def evaluate_cmd(
     Results go to RUN/eval.json and the run's README.md.
     """
     from ..student.evaluate import evaluate
-    from ..teacher import resolve_teacher
+    from ..teacher import opened
 
-    grader = None
     try:
-        if teacher != "none":
-            grader = resolve_teacher(teacher).open()
-        result = evaluate(
-            run, grader, n, val_windows=val_windows, max_new_tokens=max_new_tokens,
-            temperature=temperature, seed=seed,
-        )  # fmt: skip
+        with opened(teacher, needed=teacher != "none") as grader:
+            result = evaluate(
+                run, grader, n, val_windows=val_windows, max_new_tokens=max_new_tokens,
+                temperature=temperature, seed=seed,
+            )  # fmt: skip
     except USER_ERRORS as e:
         fail(str(e))
-    finally:
-        if grader is not None:
-            grader.close()
     click.echo(
         f"{run}: validation loss {result['val_loss']:.3f}, perplexity {result['perplexity']:.1f}"
     )

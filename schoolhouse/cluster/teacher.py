@@ -6,7 +6,7 @@
 An actor opens its engine (in-process vLLM on its node's GPU or CPU, or a client to a server)
 once, when the pool starts, never per request. Requests go to the actors in chunks, two queued
 per actor, and each completion streams back to the driver the moment it finishes. Generation and
-annotation take this teacher unchanged (`runner.opener_for` opens it under `--runner ray`), so
+annotation take this teacher unchanged (`jobs.opener_for` opens it under `--runner ray`), so
 their journal, resume and rows are the local run's: the driver writes every row, and a killed
 job resumes with the same command, asking only for what has no row. The same request samples
 the same text on any actor (its seed is in the request).

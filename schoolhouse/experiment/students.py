@@ -23,6 +23,14 @@ BEGINNING, REST = 48, 160  # words of a document's beginning, and of its real co
 NEW_TOKENS = 160  # tokens each student writes after a beginning
 
 
+class ExperimentError(ValueError):
+    pass
+
+
+def reference_name(path: Path) -> str:
+    return path.stem if path.is_file() else path.name
+
+
 def train_all(config, arms: dict[str, dict], references: dict[str, Path], progress: bool, log):
     """Train every arm's students not yet in results.json; judge every student on every
     reference set it has no loss for (a reference set added on a rerun is scored for all)."""
@@ -111,7 +119,6 @@ def reference_student(config, data: Path, steps: int, batch: int, seq_len: int, 
 # -- GPT-Eval ------------------------------------------------------------------------------------
 def eval_reference(config) -> str:
     """The reference set GPT-Eval's beginnings come from."""
-    from . import reference_name
 
     if config.eval_reference:
         return config.eval_reference
@@ -124,7 +131,7 @@ def gpt_eval_all(config, results: list[dict], references: dict[str, Path], grade
     check is written to gpt_eval.json and every student's grades (with examples) beside it."""
     from ..lessons.curriculum import load_template
     from ..student.evaluate import cut_texts
-    from ..teacher import resolve_teacher
+    from ..teacher import opened, resolve_teacher
 
     spec = resolve_teacher(config.grader) if grader is None else None
     ref = eval_reference(config)
@@ -143,17 +150,10 @@ def gpt_eval_all(config, results: list[dict], references: dict[str, Path], grade
     texts = [json.loads(line)["text"] for line in references[ref].read_text().splitlines()]
     splits = cut_texts(texts, config.eval_prompts, seed=0, max_beginning=BEGINNING, max_rest=REST)
     if not splits:
-        from . import ExperimentError
-
         raise ExperimentError(f"--eval-reference {ref}: no document of at least 20 words to "
                               "cut into a beginning for GPT-Eval")  # fmt: skip
-    opened = grader is None
-    teacher = spec.open(kv_cache_gib=config.kv_cache_gib, seed=0) if opened else grader
-    try:
+    with opened(spec, {"kv_cache_gib": config.kv_cache_gib, "seed": 0}, given=grader) as teacher:
         _grade_students(config, pending, results, splits, key, teacher, checked, log)
-    finally:
-        if opened:
-            teacher.close()
 
 
 def _grade_students(config, pending, results, splits, key, teacher, checked, log) -> None:

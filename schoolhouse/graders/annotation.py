@@ -46,10 +46,11 @@ from ..config import RETRY_TEMPERATURE, AnnotateConfig
 from ..datasets.folder import DatasetFolder
 from ..datasets.readers import DocumentReader
 from ..datasets.records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
+from ..jobrun import open_run, progress_run, with_teacher
 from ..lessons.curriculum import Template, load_template
-from ..runner import open_run, progress_run, with_teacher
 from ..teacher import (
     Completion,
+    Opener,
     Request,
     Sampling,
     Teacher,
@@ -367,7 +368,8 @@ def annotate(
     teacher: Teacher | None = None,
     progress: bool = True,
     teacher_options: dict | None = None,
+    opener: Opener | None = None,
 ) -> AnnotationSummary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     return with_teacher(prepare_annotation, run_annotation, config, teacher, progress,
-                        teacher_options)  # fmt: skip
+                        teacher_options, opener=opener)  # fmt: skip

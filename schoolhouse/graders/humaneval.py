@@ -39,8 +39,16 @@ import pyarrow as pa
 
 from ..config import HumanEvalConfig
 from ..datasets.folder import DatasetFolder, write_atomic
-from ..runner import open_run, progress_run, with_teacher
-from ..teacher import Request, Sampling, Teacher, TeacherSpec, request_seed, resolve_teacher
+from ..jobrun import open_run, progress_run, with_teacher
+from ..teacher import (
+    Opener,
+    Request,
+    Sampling,
+    Teacher,
+    TeacherSpec,
+    request_seed,
+    resolve_teacher,
+)
 
 INSTRUCTION = (
     "Complete the following Python function. Write the whole function, with any imports it "
@@ -276,6 +284,7 @@ def _results(job: HumanEvalJob, summary: HumanEvalSummary) -> None:
 
 
 def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress: bool = True,
-              teacher_options: dict | None = None) -> HumanEvalSummary:  # fmt: skip
+              teacher_options: dict | None = None,
+              opener: Opener | None = None) -> HumanEvalSummary:  # fmt: skip
     """`schoolhouse teacher humaneval`: the teacher answers, the sandbox grades."""
-    return with_teacher(prepare, run, config, teacher, progress, teacher_options)
+    return with_teacher(prepare, run, config, teacher, progress, teacher_options, opener=opener)

@@ -27,9 +27,10 @@ from typing import Any, Protocol
 from ..config import GenerateConfig, StoriesConfig
 from ..datasets.folder import DatasetFolder
 from ..datasets.records import stable_id
-from ..runner import open_run, progress_run, with_teacher
+from ..jobrun import open_run, progress_run, with_teacher
 from ..teacher import (
     Completion,
+    Opener,
     Request,
     Sampling,
     Teacher,
@@ -315,12 +316,15 @@ def generate(
     teacher: Teacher | None = None,
     progress: bool = True,
     teacher_options: dict | None = None,
+    opener: Opener | None = None,
 ) -> Summary:
     """Prepare, start the teacher if there is work and none was given, run, close what was opened."""
     steered = getattr(config, "steer", False) and hasattr(kind, "steering")
     check = _check_steering if steered else None
     prepare_kind = lambda config, spec: prepare(config, kind, spec)  # noqa: E731
-    return with_teacher(prepare_kind, run, config, teacher, progress, teacher_options, check)
+    return with_teacher(
+        prepare_kind, run, config, teacher, progress, teacher_options, check, opener
+    )
 
 
 def _check_steering(teacher: Teacher) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..config import SelfTrainConfig
 from ..datasets.folder import write_atomic
-from ..teacher import Sampling, Teacher, TeacherSpec, resolve_teacher, teacher_for
+from ..teacher import Opener, Sampling, Teacher, TeacherSpec, opened, resolve_teacher, settings_of
 from . import sampling as rounds
 from .finetune import MANIFEST, Example, Tuning, finetune_apart
 from .tasks import Problem, held_out
@@ -46,6 +46,7 @@ class Run:
     train: list[Problem]
     held: list[Problem]
     timings: dict = field(default_factory=dict)
+    opener: Opener | None = None  # handed in by the composition layer: Ray actors
 
     @property
     def out(self) -> Path:
@@ -106,8 +107,10 @@ def selftrain(
     progress: bool = True,
     train: Callable = finetune_apart,
     log: Callable[[str], None] = print,
+    opener: Opener | None = None,
 ) -> dict:
-    """Run (or resume) every iteration; the summary that `iterations.json` holds."""
+    """Run (or resume) every iteration; the summary that `iterations.json` holds. `opener`
+    opens each iteration's teacher where it is not this process (Ray actors)."""
     check_run_folder(config)
     base = resolve_teacher(config.teacher)
     if teacher is None:
@@ -123,7 +126,7 @@ def selftrain(
     if not train_set:
         raise SelfTrainError(f"no training problems: {len(problems)} problem(s), all held out; "
                              "raise --problems or lower --held-out")  # fmt: skip
-    run = Run(config, task, base, train_set, held, _load_timings(config.out))
+    run = Run(config, task, base, train_set, held, _load_timings(config.out), opener)
     log(f"selftrain {task.name}: {len(train_set)} training problems, {len(held)} held out"
         + (f" (dropped: {task.dropped})" if any(task.dropped.values()) else ""))  # fmt: skip
 
@@ -207,18 +210,17 @@ class _teacher:
         pending = _eval_pending(run, i) or (
             self.need_samples is not None and _round(run, self.need_samples).pending(
                 _done(_samples_dir(run, self.need_samples))))  # fmt: skip
-        self.context = teacher_for(run.teacher_at(i), self.given, bool(pending), run.config,
-                                   {"max_model_len": 4096}, None, _opener(run.config))  # fmt: skip
+        self.context = opened(
+            run.teacher_at(i),
+            settings_of(run.config, max_model_len=4096),
+            given=self.given,
+            needed=bool(pending),
+            opener=run.opener,
+        )
         return self.context.__enter__()
 
     def __exit__(self, *exc):
         return self.context.__exit__(*exc)
-
-
-def _opener(config):
-    from ..runner import opener_for
-
-    return opener_for(config)
 
 
 def _done(folder: Path) -> set[str]:

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pyarrow as pa
 
 from ..datasets.folder import DatasetFolder
-from ..runner import progress_run
+from ..jobrun import progress_run
 from ..teacher import Request, Sampling, Teacher, request_seed
 from .tasks import Problem
 

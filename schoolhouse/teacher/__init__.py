@@ -1,8 +1,11 @@
 """One teacher interface, real backends behind it.
 
     spec = resolve_teacher("embedded" | DIR | "URL[,URL]")   # checked, nothing started
-    with teacher_for(spec, None, True, config) as teacher:    # started, closed when done
+    with opened(spec, settings_of(config)) as teacher:        # started, closed when done
         for completion in teacher.generate(requests): ...
+
+Every place that starts a teacher does it through `opened`: the job skeleton (`jobrun.py`),
+the main job, self-training, the experiment's and the student's grader.
 
 Embedded teachers: `embedded` (SmolLM2-135M-Instruct, stories) and `embedded-coder`
 (Qwen2.5-Coder-0.5B-Instruct, code).
@@ -30,7 +33,8 @@ __all__ = [
     "TeacherSpec",
     "request_seed",
     "resolve_teacher",
-    "teacher_for",
+    "opened",
+    "settings_of",
 ]
 
 
@@ -64,26 +68,39 @@ class TeacherSpec:
         )
 
 
+# the settings a job config may carry that reach the engine or the HTTP client
+SETTINGS = ("concurrency", "kv_cache_gib", "seed")
+
+Opener = Callable[[TeacherSpec, dict], Teacher]
+
+
+def settings_of(config, **more) -> dict:
+    """The teacher settings a job config carries (those of `SETTINGS` it has), with `more`."""
+    return {k: getattr(config, k) for k in SETTINGS if getattr(config, k, None) is not None} | more
+
+
 @contextmanager
-def teacher_for(
-    spec: TeacherSpec,
-    given: Teacher | None,
-    needed: bool,
-    config,
-    options: dict | None = None,
+def opened(
+    spec: TeacherSpec | str,
+    settings: dict | None = None,
+    *,
+    given: Teacher | None = None,
+    needed: bool = True,
     check: Callable[[Teacher], None] | None = None,
-    opener: Callable[[TeacherSpec, dict], Teacher] | None = None,
+    opener: Opener | None = None,
 ) -> Iterator[Teacher | None]:
-    """The given teacher; else, when there is work (`needed`), one opened from `spec` with the
-    job config's engine settings (by `opener(spec, settings)` when given: a Ray cluster's
-    actors under `--runner ray`), checked by `check` before any work, closed after. None when
-    there is no work and no teacher was given."""
+    """A teacher's one lifetime: the `given` teacher (never closed here); else, when there is
+    work (`needed`), one opened from `spec` (a spec string is resolved first) with `settings`
+    (engine and HTTP settings, `settings_of(config)`), by `opener(spec, settings)` when one is
+    handed in (the composition layer's Ray actors under `--runner ray`), checked by `check`
+    before any work and closed after, however the work ends. None when there is no work and
+    no teacher was given."""
     if given is not None or not needed:
         yield given
         return
-    settings = {"concurrency": config.concurrency, "kv_cache_gib": config.kv_cache_gib,
-                "seed": config.seed}  # fmt: skip
-    settings |= options or {}
+    if isinstance(spec, str):
+        spec = resolve_teacher(spec)
+    settings = dict(settings or {})
     teacher = opener(spec, settings) if opener is not None else spec.open(**settings)
     try:
         if check is not None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ...teacher import Teacher, TeacherSpec, resolve_teacher
+from ...teacher import Teacher, TeacherSpec, opened, resolve_teacher
 from . import DEFAULT_JUDGE, SenseJudge, weights_for
 
 ENV = "SCHOOLHOUSE_JUDGE"
@@ -52,18 +52,11 @@ class SenseCheck:
     def reader(self, teacher: Teacher | None, settings: dict | None = None) -> Iterator:
         """The SenseJudge: on `teacher` when it is the judge's model, on an engine of its own
         otherwise (closed on the way out)."""
-        own = None
-        if teacher is not None and teacher.name == self.spec.name:
-            judge_teacher = teacher
-        else:
-            from . import JUDGE_ENGINE
+        from . import JUDGE_ENGINE
 
-            judge_teacher = own = self.spec.open(**((settings or {}) | JUDGE_ENGINE))
-        try:
+        same = teacher if teacher is not None and teacher.name == self.spec.name else None
+        with opened(self.spec, (settings or {}) | JUDGE_ENGINE, given=same) as judge_teacher:
             yield SenseJudge.load(judge_teacher)
-        finally:
-            if own is not None:
-                own.close()
 
     @contextmanager
     def opened(self, teacher: Teacher | None, settings: dict | None = None) -> Iterator:

@@ -24,8 +24,8 @@ from ...config import JudgeConfig
 from ...datasets.folder import DatasetFolder
 from ...datasets.readers import DocumentReader
 from ...datasets.records import JUDGEMENT_SCHEMA, REJECTED_JUDGEMENT_SCHEMA, Judgement
-from ...runner import open_run, progress_run, with_teacher
-from ...teacher import Teacher, TeacherSpec, resolve_teacher
+from ...jobrun import open_run, progress_run, with_teacher
+from ...teacher import Opener, Teacher, TeacherSpec, resolve_teacher
 from . import FEATURES, KINDS, SenseJudge, Verdict, weights_for
 
 FOLDER_KINDS = {"stories": "story", "textbooks": "textbook"}
@@ -224,9 +224,12 @@ def judge_rows(
     teacher: Teacher | None = None,
     progress: bool = True,
     teacher_options: dict | None = None,
+    opener: Opener | None = None,
 ) -> JudgeSummary:
     """Prepare, start the judge if there is work and none was given, run, close what was opened."""
     from . import JUDGE_ENGINE
 
     options = JUDGE_ENGINE | (teacher_options or {})
-    return with_teacher(prepare_judging, run_judging, config, teacher, progress, options)
+    return with_teacher(
+        prepare_judging, run_judging, config, teacher, progress, options, opener=opener
+    )

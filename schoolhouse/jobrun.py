@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .datasets.folder import DatasetFolder, progress_bar, write_atomic
-from .teacher import Teacher, TeacherSpec, teacher_for
+from .teacher import Opener, Teacher, TeacherSpec, opened, settings_of
 
 
 def open_run(folder: DatasetFolder, job: dict, config) -> bool:
@@ -86,21 +86,14 @@ def with_teacher(
     progress: bool = True,
     teacher_options: dict | None = None,
     check: Callable[[Teacher], None] | None = None,
+    opener: Opener | None = None,
 ):
-    """Prepare, start the teacher if there is work and none was given, run, close what was
+    """Prepare, start the teacher if there is work and none was given (by `opener` when the
+    composition layer hands one in: Ray actors under `--runner ray`), run, close what was
     opened. A given teacher is recorded under its own name."""
     given = TeacherSpec("given", "", teacher.name) if teacher is not None else None
     job = prepare(config, given)
-    with teacher_for(job.teacher_spec, teacher, bool(job.pending), config, teacher_options,
-                     check, opener_for(config)) as opened:  # fmt: skip
-        return run(job, opened, progress)
-
-
-def opener_for(config) -> Callable[[TeacherSpec, dict], Teacher] | None:
-    """How the job's teacher is opened: on the Ray cluster's actors under `--runner ray`
-    (`cluster/teacher.py`), in this process otherwise (None)."""
-    if getattr(config, "runner", "local") != "ray":
-        return None
-    from .cluster.teacher import RayTeacher
-
-    return lambda spec, settings: RayTeacher(spec, settings, config.actors)
+    settings = settings_of(config) | (teacher_options or {})
+    with opened(job.teacher_spec, settings, given=teacher, needed=bool(job.pending), check=check,
+                opener=opener) as teacher:  # fmt: skip
+        return run(job, teacher, progress)

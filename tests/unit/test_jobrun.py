@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from schoolhouse.datasets.folder import DatasetFolder
-from schoolhouse.runner import open_run, progress_run, with_teacher
+from schoolhouse.jobrun import open_run, progress_run, with_teacher
 
 SCHEMA = pa.schema([("id", pa.string()), ("index", pa.int64()), ("text", pa.string())])
 REJECTED = SCHEMA.append(pa.field("reason", pa.string()))
