@@ -23,17 +23,13 @@ import pyarrow.parquet as pq
 
 from .config import PipelineConfig
 from .datasets.folder import write_atomic
-from .datasets.outdir import check_new_or_own, locked
+from .datasets.outdir import check_run, locked
 from .datasets.readers import check_web_inputs
 
 STEPS = (
     "stories", "textbooks", "annotate", "classifier", "filter", "merge", "pretrain", "evaluate",
     "report", "publish",
 )  # fmt: skip
-
-
-# where the work runs, not what it makes: a run may resume under another runner
-WHERE = ("runner", "actors")
 
 
 class Teachers:
@@ -98,21 +94,11 @@ class Pipeline:
 
     def _load_state(self) -> dict:
         settings = json.loads(self.config.model_dump_json())
-        if self.state_path.exists():
-            state = json.loads(self.state_path.read_text())
-            changed = [k for k in settings if state["config"].get(k) != settings[k]
-                       and k not in WHERE]  # fmt: skip
-            if changed:
-                k = changed[0]
-                raise ValueError(
-                    f"{self.config.out} holds a pipeline run with other settings (--"
-                    f"{k.replace('_', '-')} was {state['config'].get(k)!r}, now {settings[k]!r}): "
-                    "rerun with the same settings to resume, or choose a new --out"
-                )
-            return state
+        state = json.loads(self.state_path.read_text()) if self.state_path.exists() else None
         # no pipeline.json: a new or empty folder, never one another command made
-        check_new_or_own(self.config.out, "pipeline")
-        return {"config": settings, "steps": {}}
+        check_run(self.config.out, "pipeline", settings, state and state["config"],
+                  error=ValueError)  # fmt: skip
+        return state or {"config": settings, "steps": {}}
 
     def _save(self) -> None:
         self.config.out.mkdir(parents=True, exist_ok=True)

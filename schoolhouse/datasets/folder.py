@@ -27,13 +27,26 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .outdir import locked
+from .outdir import check_run, locked
 
 STATE = ".schoolhouse"
 
 
 class FolderError(ValueError):
     """The output folder cannot take this job; nothing in it was changed."""
+
+
+# the command that makes a dataset folder of each job kind (`job["kind"]`), for its errors
+COMMANDS = {
+    "stories": "generate stories", "textbooks": "generate textbooks",
+    "exercises": "generate exercises", "annotations": "annotate", "judgements": "judge",
+    "humaneval": "teacher humaneval",
+}  # fmt: skip
+
+
+def command_of(job: dict) -> str:
+    kind = job.get("kind")
+    return COMMANDS.get(kind, f"{kind} job" if kind else "dataset job")
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -105,29 +118,14 @@ class DatasetFolder:
     # -- opening -----------------------------------------------------------------------------
     def check(self, job: dict[str, Any]) -> None:
         """Fail, touching nothing, unless the folder is new, empty, or holds this same job."""
-        if not self.root.exists():
-            return
-        if not self.root.is_dir():
-            raise FolderError(f"{self.root} exists and is not a folder")
         job_file = self.state / "job.json"
-        if not job_file.exists():
-            if any(self.root.iterdir()):
-                raise FolderError(
-                    f"{self.root} is not empty and holds no schoolhouse job: "
-                    "choose a new --out folder"
-                )
-            return
-        try:
-            saved = json.loads(job_file.read_text())
-        except ValueError as e:
-            raise FolderError(f"{job_file} is corrupt ({e}): choose a new --out folder") from None
-        if saved != job:
-            keys = sorted(k for k in saved.keys() | job.keys() if saved.get(k) != job.get(k))
-            diff = ", ".join(f"{k}: {saved.get(k)!r} there vs {job.get(k)!r} now" for k in keys)
-            raise FolderError(
-                f"{self.root} holds a different job's data ({diff}); "
-                "rerun with the same settings to resume, or choose a new --out"
-            )
+        saved = None
+        if job_file.is_file():
+            try:
+                saved = json.loads(job_file.read_text())
+            except ValueError as e:
+                raise FolderError(f"{job_file} is corrupt ({e}): choose a new --out") from None
+        check_run(self.root, command_of(job), job, saved, error=FolderError)
 
     def open(self, job: dict[str, Any]) -> bool:
         """Claim the folder for `job` and seal what an interrupted run left in its journal.

@@ -67,23 +67,67 @@ def mark(folder: Path, command: str, settings: dict | None = None) -> None:
     os.replace(tmp, path)
 
 
+# Where and how fast a run works, never what it makes: every rerun may change these.
+WHERE = ("runner", "actors", "workers", "device", "concurrency", "kv_cache_gib")
+
+
 def flag(key: str) -> str:
-    """The command-line flag of a settings key: `vocab_size` -> `--vocab-size`."""
+    """The command-line flag of a settings key: `vocab_size` -> `--vocab-size`. Keys that
+    record what a job is or read (`kind`, a file's `*_sha`) are no flags: named as they are."""
+    if key == "kind" or key.endswith(("_sha", "_hash")):
+        return key
     return "--" + key.replace("_", "-")
 
 
 def settings_differ(out: Path, saved: dict, now: dict, may_change: tuple[str, ...] = ()) -> str:
     """'' when `now` may reuse a folder made with `saved`, else a one-line reason naming the
-    flags that differ (keys in `may_change` may differ on a rerun)."""
+    flags that differ. `WHERE` and the keys in `may_change` may differ on a rerun; the reason
+    names the command's own ones."""
+    free = set(WHERE) | set(may_change)
     keys = sorted(k for k in saved.keys() | now.keys()
-                  if k not in may_change and saved.get(k) != now.get(k))  # fmt: skip
+                  if k not in free and saved.get(k) != now.get(k))  # fmt: skip
     if not keys:
         return ""
     shown = ", ".join(f"{flag(k)} {saved.get(k)!r} there, {now.get(k)!r} now" for k in keys)
+    own = [flag(k) for k in may_change if k not in WHERE]
+    may = f" ({', '.join(own)} may change)" if own else ""
     return (
         f"{out} was made with other settings ({shown}): rerun with the same settings to "
-        "resume, or choose a new --out"
+        f"resume{may}, or choose a new --out"
     )
+
+
+def check_run(
+    out: Path,
+    command: str,
+    now: dict,
+    saved: dict | None = None,
+    may_change: tuple[str, ...] = (),
+    error: type[Exception] = OutError,
+    also_own: Callable[[Path], bool] | None = None,
+) -> None:
+    """The one settings check of every run folder (dataset folders, pretrain, the pipeline,
+    the experiment, self-training), before anything is written: a folder that records the
+    settings it was made with (`saved`: its own settings file, else its mark's) takes a rerun
+    whose settings `now` equal them but for `WHERE` and `may_change`; any other folder must be
+    new, empty, or `command`'s (`check_new_or_own`). Raises `error` with a one-line reason that
+    names every flag that differs."""
+    out = Path(out)
+    try:
+        if saved is None:
+            check_new_or_own(out, command, also_own, settings=now, may_change=may_change)
+            return
+        if not out.is_dir() or out.is_symlink():
+            raise OutError(
+                f"{out} exists and is not a folder this command made: choose a new --out"
+            )
+        reason = settings_differ(out, saved, now, may_change)
+        if reason:
+            raise OutError(reason)
+    except OutError as e:
+        if error is OutError:
+            raise
+        raise error(str(e)) from None
 
 
 def holds_only(*names: str) -> Callable[[Path], bool]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..config import WebFilterConfig
 from ..datasets.folder import ShardWriter, write_atomic
 from ..datasets.merge import MERGED_SCHEMA, merge
-from ..datasets.outdir import check_new_or_own, locked, mark
+from ..datasets.outdir import WHERE, check_new_or_own, check_run, locked, mark
 from ..datasets.readers import DocumentReader
 from ..graders.decontaminate import NgramIndex
 from ..report.experiment import write_summary
@@ -27,10 +27,9 @@ from .students import ExperimentError, eval_reference, gpt_eval_all, reference_n
 ARMS = ("unfiltered", "heuristics", "classifier", "synthetic", "anneal", "rho1")
 # what a rerun may change: more seeds train more students; a reference set added is judged on
 # by every student (one taken away keeps its figures); other GPT-Eval settings grade again
-REVISABLE = {
-    "seeds", "workers", "device", "reference", "grader", "eval_prompts", "eval_reference",
-    "eval_template", "kv_cache_gib",
-}  # fmt: skip
+REVISABLE = (
+    "seeds", "reference", "grader", "eval_prompts", "eval_reference", "eval_template",
+)  # fmt: skip
 
 
 class ExperimentConfig(BaseModel):
@@ -96,7 +95,7 @@ class ExperimentConfig(BaseModel):
 
     def settings(self) -> dict:
         """What a rerun must share: all but REVISABLE."""
-        return json.loads(self.model_dump_json(exclude=REVISABLE))
+        return json.loads(self.model_dump_json(exclude=set(REVISABLE) | set(WHERE)))
 
 
 def experiment(
@@ -168,15 +167,8 @@ def check_inputs(config: ExperimentConfig) -> None:
 def _check_settings(config: ExperimentConfig) -> None:
     path = config.out / "experiment.json"
     if path.exists():
-        saved = {k: v for k, v in json.loads(path.read_text()).items() if k not in REVISABLE}
-        if saved != config.settings():
-            keys = sorted(k for k in saved.keys() | config.settings().keys()
-                          if saved.get(k) != config.settings().get(k))  # fmt: skip
-            raise ExperimentError(
-                f"{config.out} holds an experiment with other settings ({', '.join(keys)}): "
-                "rerun with the same flags to resume (--seeds, --reference and the GPT-Eval flags may "
-                "change), or a new --out"
-            )
+        saved = json.loads(path.read_text())
+        check_run(config.out, "experiment", config.settings(), saved, REVISABLE, ExperimentError)
     else:
         write_atomic(path, json.dumps(config.settings(), indent=2))
 

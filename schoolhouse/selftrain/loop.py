@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..config import SelfTrainConfig
 from ..datasets.folder import write_atomic
+from ..datasets.outdir import check_run, mark
 from ..teacher import Opener, Sampling, Teacher, TeacherSpec, opened, resolve_teacher, settings_of
 from . import sampling as rounds
 from .finetune import MANIFEST, Example, Tuning, finetune_apart
@@ -63,27 +64,15 @@ class Run:
 
 def check_run_folder(config: SelfTrainConfig) -> None:
     """Refuse, naming the flag, a rerun on the same folder with other settings."""
-    out = config.out
-    job = config.job_fields()
-    saved_file = out / "selftrain.json"
-    if saved_file.is_file():
-        saved = json.loads(saved_file.read_text())
-        for key, value in job.items():
-            if saved.get(key) != value:
-                flag = "--" + key.replace("_", "-")
-                raise SelfTrainError(
-                    f"{out} was run with {flag} {saved.get(key)!r}, not {value!r}: rerun with "
-                    f"the same {flag} to resume, or choose a new --out"
-                )
-    elif out.exists() and any(out.iterdir()):
-        raise SelfTrainError(
-            f"{out} is not empty and holds no self-training run: choose a new --out"
-        )
+    saved_file = config.out / "selftrain.json"
+    saved = json.loads(saved_file.read_text()) if saved_file.is_file() else None
+    check_run(config.out, "selftrain", config.job_fields(), saved, error=SelfTrainError)
 
 
 def record_run(config: SelfTrainConfig) -> None:
     """Claim the folder for these settings, once they have been checked."""
     config.out.mkdir(parents=True, exist_ok=True)
+    mark(config.out, "selftrain")
     job = json.dumps(config.job_fields(), indent=2, sort_keys=True)
     write_atomic(config.out / "selftrain.json", job)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
-from ..datasets.outdir import check_new_or_own, locked, mark, settings_of
+from ..datasets.outdir import check_run, locked, mark, settings_of
 from . import checkpoint as ckpt
 from .config import PretrainConfig
 from .data import Batches, eval_windows, read_texts, tokenize
@@ -185,11 +185,11 @@ def pretrain(
     resolved = config.resolved()
     data_hash = ckpt.data_fingerprint(resolved)
     settings = ckpt.run_settings(resolved) | {"data": data_hash}
-    check_new_or_own(out, "pretrain", ckpt.made_by_pretrain, settings=settings)
+    check_run(out, "pretrain", settings, also_own=ckpt.made_by_pretrain)
     ckpt.check_resumable(out, settings, resolved)
     pick_device(config)  # a device this build cannot use fails before the folder exists
     with locked(out):
-        check_new_or_own(out, "pretrain", ckpt.made_by_pretrain, settings=settings)
+        check_run(out, "pretrain", settings, also_own=ckpt.made_by_pretrain)
         if settings_of(out) is None and not (out / ckpt.CHECKPOINT).is_file():
             # a run from before settings were recorded, killed before its first checkpoint:
             # nothing says which data its tokenizer was trained on, so it is trained again

@@ -119,7 +119,9 @@ def test_resume_asks_only_for_documents_without_a_row(tmp_path):
     assert len({r["id"] for r in rows(cfg.out)}) == 12 and summary.scored == 12
     idle = FakeTeacher([])
     assert annotate(cfg, teacher=idle, progress=False).written == 0 and not idle.requests
-    with pytest.raises(FolderError, match="different job"):
+    with pytest.raises(
+        FolderError, match=r"made with other settings \(--max-chars 3000 there, 100 now\)"
+    ):
         annotate(cfg.model_copy(update={"max_chars": 100}), teacher=idle, progress=False)
 
 

@@ -70,7 +70,11 @@ def test_a_foreign_output_folder_is_untouched(tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("x")
     result = run("-n", "2", "--out", str(out))
-    assert result.exit_code == 2 and "holds no schoolhouse job" in result.output
+    assert (
+        result.exit_code == 2
+        and "made by something other than schoolhouse, not `schoolhouse generate stories`"
+        in result.output
+    )
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 

@@ -131,7 +131,10 @@ def test_an_interrupted_experiment_resumes_without_retraining(tmp_path, inputs, 
     # more seeds extend the same experiment; other settings are refused
     more = experiment(cfg.model_copy(update={"seeds": 2}), progress=False, log=lambda m: None)
     assert [(r["arm"], r["seed"]) for r in more][2:] == [("unfiltered", 1), ("heuristics", 1)]
-    with pytest.raises(ExperimentError, match="other settings \\(tokens\\)"):
+    with pytest.raises(
+        ExperimentError,
+        match=r"other settings \(--tokens 384 there, 999 now\): rerun with the same settings to resume \(--seeds, --reference, --grader, --eval-prompts, --eval-reference, --eval-template may change\)",
+    ):
         experiment(cfg.model_copy(update={"tokens": 999}), progress=False, log=lambda m: None)
 
 

@@ -120,7 +120,7 @@ def test_a_folder_with_another_job_is_refused_untouched(tmp_path, verify):
     cfg = config(tmp_path, n=3, seed=1)
     generate_stories(cfg, verify, teacher=teacher(), progress=False)
     before = {p: p.stat().st_mtime_ns for p in cfg.out.rglob("*")}
-    with pytest.raises(FolderError, match=r"different job's data \(seed: 1 there vs 2 now\)"):
+    with pytest.raises(FolderError, match=r"made with other settings \(--seed 1 there, 2 now\)"):
         generate_stories(
             cfg.model_copy(update={"seed": 2}), verify, teacher=teacher(), progress=False
         )
@@ -133,7 +133,10 @@ def test_a_foreign_folder_is_refused(tmp_path, verify):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(FolderError, match="holds no schoolhouse job"):
+    with pytest.raises(
+        FolderError,
+        match="made by something other than schoolhouse, not `schoolhouse generate stories`",
+    ):
         generate_stories(config(tmp_path), verify, teacher=teacher(), progress=False)
     assert (out / "notes.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 

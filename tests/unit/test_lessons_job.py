@@ -168,7 +168,7 @@ def test_refine_is_part_of_the_job_and_resumes_per_row(tmp_path, verify):
     again = refining(story_for, lambda p: story_for(p.split("Draft:")[0]))
     summary = generate_stories(cfg, verify, teacher=again, progress=False)
     assert len(again.requests) == 3 and summary.kept == 3  # one prompt x three steps
-    with pytest.raises(ValueError, match="refine: True there vs None now"):
+    with pytest.raises(ValueError, match="--refine True there, None now"):
         generate_stories(cfg.model_copy(update={"refine": False}), verify, teacher=again)
 
 

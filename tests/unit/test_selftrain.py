@@ -184,7 +184,7 @@ def test_a_rerun_with_other_settings_is_refused_naming_the_flag(tmp_path):
     cfg = config(tmp_path, iterations=1)
     loop.selftrain(cfg, task_for, FakeTeacher(replies), progress=False, train=Trainer(),
                    log=lambda m: None)  # fmt: skip
-    with pytest.raises(loop.SelfTrainError, match=r"--samples 4, not 8"):
+    with pytest.raises(loop.SelfTrainError, match=r"--samples 4 there, 8 now"):
         loop.selftrain(config(tmp_path, iterations=1, samples=8), task_for, FakeTeacher(replies),
                        progress=False, train=Trainer(), log=lambda m: None)  # fmt: skip
     # more iterations extend the same run
@@ -232,7 +232,10 @@ def test_cli_errors_name_the_flag(tmp_path):
     (tmp_path / "full" / "notes.txt").write_text("mine")
     done = runner.invoke(main, ["selftrain", "exercises", "--out", str(tmp_path / "full"),
                                 "--exercises", str(tmp_path / "nowhere")])  # fmt: skip
-    assert done.exit_code != 0 and "holds no self-training run" in done.output
+    assert (
+        done.exit_code != 0
+        and "made by something other than schoolhouse, not `schoolhouse selftrain`" in done.output
+    )
 
 
 def test_tests_that_need_code_the_problem_does_not_show_are_left_out(tmp_path):
