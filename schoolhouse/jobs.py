@@ -98,7 +98,8 @@ def sense_for(config: GenerateConfig):
 def opener_for(config) -> Opener | None:
     """How a job's teacher is opened: on the Ray cluster's actors under `--runner ray`
     (`cluster/teacher.py`), in this process otherwise (None). The core never imports the
-    cluster: every job run from here is handed this."""
+    cluster: every job run from here is handed this, unless the caller hands in an `opener`
+    of its own (the main job lends its one engine to each step)."""
     if getattr(config, "runner", "local") != "ray":
         return None
     from .cluster.teacher import RayTeacher
@@ -113,7 +114,8 @@ def generate(
     from .lessons import generation
 
     return generation.generate(config, lesson_kind(config), teacher, progress,
-                               opener=opener_for(config), **options)  # fmt: skip
+                               opener=options.pop("opener", None) or opener_for(config),
+                               **options)  # fmt: skip
 
 
 def annotate(
@@ -122,7 +124,13 @@ def annotate(
     """`schoolhouse annotate`: the teacher scores documents for educational value."""
     from .graders.annotation import annotate as run
 
-    return run(config, teacher, progress, opener=opener_for(config), **options)
+    return run(
+        config,
+        teacher,
+        progress,
+        opener=options.pop("opener", None) or opener_for(config),
+        **options,
+    )
 
 
 def judge(config: JudgeConfig, teacher: Teacher | None = None, progress: bool = True,
@@ -130,7 +138,13 @@ def judge(config: JudgeConfig, teacher: Teacher | None = None, progress: bool = 
     """`schoolhouse judge`: a sense score for every row."""
     from .graders.sense.job import judge_rows
 
-    return judge_rows(config, teacher, progress, opener=opener_for(config), **options)
+    return judge_rows(
+        config,
+        teacher,
+        progress,
+        opener=options.pop("opener", None) or opener_for(config),
+        **options,
+    )
 
 
 def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress: bool = True,
@@ -138,7 +152,13 @@ def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress:
     """`schoolhouse teacher humaneval`: a teacher's pass@k on HumanEval, in the sandbox."""
     from .graders.humaneval import humaneval as run
 
-    return run(config, teacher, progress, opener=opener_for(config), **options)
+    return run(
+        config,
+        teacher,
+        progress,
+        opener=options.pop("opener", None) or opener_for(config),
+        **options,
+    )
 
 
 def web_rules(name: str):
@@ -172,7 +192,15 @@ def selftrain(
     exercises`, rewarded by their tests) or stories (rewarded by the story filters)."""
     from .selftrain.loop import selftrain as loop
 
-    return loop(config, task_for, teacher, progress, log=log, opener=opener_for(config), **options)
+    return loop(
+        config,
+        task_for,
+        teacher,
+        progress,
+        log=log,
+        opener=options.pop("opener", None) or opener_for(config),
+        **options,
+    )
 
 
 def task_for(config: SelfTrainConfig, teacher: Teacher | None = None):

@@ -57,6 +57,13 @@ class Teachers:
             self.spec = spec
         return self.teacher
 
+    def lender(self, spec: str) -> Callable:
+        """An opener for one job (`jobs.*(..., opener=)`): the engine of `spec`, opened here
+        if it is not yet and lent, so that the job's end leaves it open for the next step."""
+        from .teacher import Lent
+
+        return lambda resolved, settings: Lent(self.get(spec))
+
     def close(self, quiet: bool = False) -> None:
         teacher, self.teacher, self.spec = self.teacher, None, None
         lifetime, self.lifetime = self.lifetime, None
@@ -193,23 +200,20 @@ class Pipeline:
         return self._generate(config, progress)
 
     def _generate(self, config, progress: bool) -> dict:
-        from .jobs import lesson_kind
-        from .lessons.generation import prepare, run
+        from .jobs import generate
 
-        job = prepare(config, lesson_kind(config))
-        teacher = self.teachers.get(config.teacher) if job.pending else None
-        return run(job, teacher, progress).to_dict()
+        opener = self.teachers.lender(config.teacher)
+        return generate(config, progress=progress, opener=opener).to_dict()
 
     def _annotate(self, progress: bool) -> dict:
         from .config import AnnotateConfig
-        from .graders.annotation import prepare_annotation, run_annotation
+        from .jobs import annotate
 
         c = self.config
         config = AnnotateConfig(inputs=c.web, out=c.paths["annotate"], n=c.annotate, seed=c.seed,
                                 teacher=c.grader_spec)  # fmt: skip
-        job = prepare_annotation(config)  # reads the input once to sample it
-        teacher = self.teachers.get(c.grader_spec) if job.pending else None
-        return run_annotation(job, teacher, progress).to_dict()
+        opener = self.teachers.lender(c.grader_spec)
+        return annotate(config, progress=progress, opener=opener).to_dict()
 
     def _classifier(self, progress: bool) -> dict | str:
         from .config import TrainClassifierConfig

@@ -33,6 +33,7 @@ __all__ = [
     "TeacherSpec",
     "request_seed",
     "resolve_teacher",
+    "Lent",
     "opened",
     "settings_of",
 ]
@@ -77,6 +78,20 @@ Opener = Callable[[TeacherSpec, dict], Teacher]
 def settings_of(config, **more) -> dict:
     """The teacher settings a job config carries (those of `SETTINGS` it has), with `more`."""
     return {k: getattr(config, k) for k in SETTINGS if getattr(config, k, None) is not None} | more
+
+
+class Lent:
+    """A teacher lent to one job by its owner (the main job's engine, shared by its steps):
+    the job uses it as its own, and its `close` leaves it open for the owner to close."""
+
+    def __init__(self, teacher: Teacher):
+        self._teacher = teacher
+
+    def __getattr__(self, name: str):
+        return getattr(self._teacher, name)
+
+    def close(self) -> None:
+        pass
 
 
 @contextmanager

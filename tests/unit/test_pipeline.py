@@ -158,7 +158,7 @@ def test_bad_settings_fail_before_any_work(tmp_path, monkeypatch):
         Pipeline(cfg, log=lambda m: None, open_teacher=Opened()).run(progress=False)
     state = json.loads((cfg.out / "pipeline.json").read_text())
     assert state["steps"]["merge"]["status"] == "failed"
-    with pytest.raises(ValueError, match="--stories was 0, now 5"):
+    with pytest.raises(ValueError, match="other settings \\(--stories 0 there, 5 now\\)"):
         Pipeline(cfg.model_copy(update={"stories": 5}), log=lambda m: None)
 
 
