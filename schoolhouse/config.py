@@ -491,7 +491,7 @@ class WebFilterConfig(BaseModel):
     @field_validator("decontaminate")
     @classmethod
     def _benchmarks(cls, value: str) -> str:
-        from .graders.decontaminate import BENCHMARKS
+        from .benchmarks import NAMES as BENCHMARKS
 
         names = [b.strip() for b in value.split(",") if b.strip()]
         unknown = [b for b in names if b not in BENCHMARKS]

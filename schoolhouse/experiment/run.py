@@ -153,7 +153,7 @@ def check_inputs(config: ExperimentConfig) -> None:
         raise ExperimentError(f"--eval-reference {config.eval_reference}: not a reference set; "
                               f"choose from web, {', '.join(names) or '(no --reference given)'}")  # fmt: skip
     if config.grader is not None:
-        from ..lessons.curriculum import CurriculumError, load_template
+        from ..prompt_files import CurriculumError, load_template
 
         try:
             load_template(config.eval_template, {"beginning", "completion"})

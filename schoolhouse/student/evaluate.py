@@ -169,7 +169,7 @@ def grader_check(
 ) -> dict:  # fmt: skip
     """Grade the real endings and the shuffled words of the first `k` splits: `controls` (mean
     grade of the three, per kind) and `grader_discriminates` (real endings a point above)."""
-    from ..lessons.curriculum import load_template
+    from ..prompt_files import load_template
 
     checks = controls(splits, min(k, len(splits)), seed)
     asked = {f"{name}:{i}": pair for name, pairs in checks.items() for i, pair in enumerate(pairs)}
@@ -194,7 +194,7 @@ def gpt_eval(
 ) -> dict:  # fmt: skip
     """The student completes `n` beginnings (its own held-out stories, or `splits` given) and
     the grader grades each completion; `check_grader` also grades the controls (`grader_check`)."""
-    from ..lessons.curriculum import load_template
+    from ..prompt_files import load_template
 
     prompt = load_template(template, {"beginning", "completion"})
     splits = story_splits(student.run, n, seed) if splits is None else splits[:n]

@@ -1,9 +1,9 @@
 import pytest
 
-from schoolhouse.lessons.curriculum import (
+from schoolhouse.lessons.curriculum import StorySampler
+from schoolhouse.prompt_files import (
     POS,
     CurriculumError,
-    StorySampler,
     load_features,
     load_template,
     load_vocabulary,

@@ -76,3 +76,15 @@ def test_the_filter_builds_its_index_from_the_registry_on_first_use(tiny):
     check = Decontaminated(benchmarks=["riddles"])
     assert check._index is None
     assert check(SimpleNamespace(text=RIDDLE)) == (False, "contaminated")
+
+
+def test_the_registry_holds_exactly_the_benchmarks_the_config_accepts():
+    from schoolhouse.benchmarks import NAMES
+    from schoolhouse.config import WebFilterConfig
+
+    assert set(decontaminate.BENCHMARKS) == set(NAMES)
+    assert len(NAMES) == len(set(NAMES))
+    every = ",".join(NAMES)
+    assert WebFilterConfig(inputs=["in"], out="out", decontaminate=every).decontaminate == every
+    with pytest.raises(ValueError, match="not listed"):
+        decontaminate.benchmark("riddles")

@@ -5,11 +5,17 @@ teacher, lessons, graders, datasets, student) know nothing of each other's calle
 composition layer (`schoolhouse.jobs`, which hands each job its checks, and the runners built on
 it: `schoolhouse.pipeline`, the CLI) joins them; `flows/` wraps it for Prefect. Every import
 counts, including the ones inside functions: a lazy import is still a dependency.
+
+Inside the core: `prompt_files` (the files under `prompts/`) imports nothing of the package;
+the graders, the student and the report read prompt files there, never through the lessons;
+the teacher knows no job config, lesson or dataset; the configs know no grader or lesson; and
+only the composition layer reaches the Ray cluster (`schoolhouse.cluster`).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -72,11 +78,17 @@ def is_composition(name: str) -> bool:
 
 
 def graph() -> dict[str, set[str]]:
+    """Each module's imports of the package, filters, Prefect and flows (a fresh copy each call)."""
+    return {name: set(deps) for name, deps in _graph().items()}
+
+
+@functools.cache
+def _graph() -> dict[str, frozenset[str]]:
     found = modules()
     known = set(found)
     return {
-        name: {i for i in imports(name, path, known) if i.split(".")[0] in (PACKAGE, "filters",
-                                                                         "prefect", "flows")}
+        name: frozenset(i for i in imports(name, path, known) if i.split(".")[0] in (PACKAGE,
+                                                                         "filters", "prefect", "flows"))
         for name, path in found.items()
     }  # fmt: skip
 
@@ -180,3 +192,117 @@ def test_no_import_cycles(package):
         parents = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
         edges[name] = {i for i in imports(name, path, known) if i in known} - parents - {name}
     assert cycles(edges) == []
+
+
+def within(name: str, *packages: str) -> bool:
+    """`name` is one of `packages` or a module inside one."""
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def breaches(edges: dict[str, set[str]], importer, imported) -> list[str]:
+    """'<module> imports <dependency>' for each import the rule forbids: from a module `importer`
+    picks, of a module `imported` picks."""
+    return sorted(
+        f"{name} imports {dep}"
+        for name, deps in edges.items()
+        if importer(name)
+        for dep in deps
+        if dep != name and imported(dep)
+    )
+
+
+def lessons_readers(edges: dict[str, set[str]]) -> list[str]:
+    graders_student_report = ("schoolhouse.graders", "schoolhouse.student", "schoolhouse.report")
+    return breaches(
+        edges,
+        lambda n: within(n, *graders_student_report),
+        lambda d: within(d, "schoolhouse.lessons"),
+    )
+
+
+def cluster_users(edges: dict[str, set[str]]) -> list[str]:
+    # the cluster package's own modules use each other; every other core module stays local
+    def core(name: str) -> bool:
+        return name == "schoolhouse.jobrun" or not (
+            is_composition(name) or within(name, "schoolhouse.cluster")
+        )
+
+    return breaches(edges, core, lambda d: within(d, "schoolhouse.cluster"))
+
+
+def teacher_leaks(edges: dict[str, set[str]]) -> list[str]:
+    forbidden = ("schoolhouse.config", "schoolhouse.lessons", "schoolhouse.datasets")
+    return breaches(
+        edges, lambda n: within(n, "schoolhouse.teacher"), lambda d: within(d, *forbidden)
+    )
+
+
+def prompt_files_leaks(edges: dict[str, set[str]]) -> list[str]:
+    return breaches(edges, lambda n: n == "schoolhouse.prompt_files", lambda d: within(d, PACKAGE))
+
+
+def config_leaks(edges: dict[str, set[str]]) -> list[str]:
+    forbidden = ("schoolhouse.graders", "schoolhouse.lessons")
+    return breaches(
+        edges, lambda n: within(n, "schoolhouse.config"), lambda d: within(d, *forbidden)
+    )
+
+
+def test_graders_student_and_report_never_import_the_lessons():
+    bad = lessons_readers(graph())
+    assert not bad, "read prompt files through schoolhouse.prompt_files: " + "; ".join(bad)
+
+
+def test_the_job_skeleton_and_the_core_never_import_the_cluster():
+    edges = graph()
+    assert "schoolhouse.jobrun" in edges and "schoolhouse.cluster" in edges
+    bad = cluster_users(edges)
+    assert not bad, "only the composition layer reaches the Ray cluster: " + "; ".join(bad)
+
+
+def test_the_teacher_imports_no_config_lessons_or_datasets():
+    bad = teacher_leaks(graph())
+    assert not bad, "the teacher takes a spec and requests, nothing more: " + "; ".join(bad)
+
+
+def test_prompt_files_imports_nothing_else_of_the_package():
+    edges = graph()
+    assert "schoolhouse.prompt_files" in edges
+    bad = prompt_files_leaks(edges)
+    assert not bad, "schoolhouse.prompt_files stands alone: " + "; ".join(bad)
+
+
+def test_the_configs_never_import_graders_or_lessons():
+    edges = graph()
+    assert any(within(name, "schoolhouse.config") for name in edges)
+    bad = config_leaks(edges)
+    assert not bad, "the configs check values without the code that uses them: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize(
+    "rule, module, dependency",
+    [
+        (lessons_readers, "schoolhouse.graders.annotation", "schoolhouse.lessons.curriculum"),
+        (lessons_readers, "schoolhouse.student.evaluate", "schoolhouse.lessons"),
+        (lessons_readers, "schoolhouse.report.datasets", "schoolhouse.lessons.generation"),
+        (cluster_users, "schoolhouse.jobrun", "schoolhouse.cluster.teacher"),
+        (cluster_users, "schoolhouse.lessons.generation", "schoolhouse.cluster"),
+        (teacher_leaks, "schoolhouse.teacher.engine", "schoolhouse.config"),
+        (teacher_leaks, "schoolhouse.teacher", "schoolhouse.lessons.curriculum"),
+        (teacher_leaks, "schoolhouse.teacher.http", "schoolhouse.datasets.records"),
+        (prompt_files_leaks, "schoolhouse.prompt_files", "schoolhouse.text"),
+        (config_leaks, "schoolhouse.config", "schoolhouse.graders.decontaminate"),
+        (config_leaks, "schoolhouse.config", "schoolhouse.lessons.curriculum"),
+    ],
+)
+def test_each_rule_names_a_planted_import(rule, module, dependency):
+    edges = graph()
+    assert rule(edges) == []
+    edges[module] = edges[module] | {dependency}
+    assert rule(edges) == [f"{module} imports {dependency}"]
+
+
+def test_the_composition_layer_may_reach_the_cluster():
+    edges = graph()
+    assert any(within(d, "schoolhouse.cluster") for d in edges["schoolhouse.jobs"])
+    assert cluster_users(edges) == []

@@ -2,10 +2,9 @@
 
 import pytest
 
-from schoolhouse.lessons.curriculum import (
+from schoolhouse.lessons.curriculum import ExerciseSampler, TextbookSampler
+from schoolhouse.prompt_files import (
     CurriculumError,
-    ExerciseSampler,
-    TextbookSampler,
     load_features,
     load_template,
     load_topics,

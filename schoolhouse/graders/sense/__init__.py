@@ -84,7 +84,7 @@ class SenseJudge:
 
     @classmethod
     def load(cls, teacher: Teacher, weights: dict | None = None) -> SenseJudge:
-        from ...lessons.curriculum import load_template
+        from ...prompt_files import load_template
 
         rubric = Rubric(load_template(TEMPLATE, {"kind", "text"}))
         return cls(teacher, rubric, weights if weights is not None else weights_for(teacher.name))
