@@ -14,10 +14,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build
-from schoolhouse.student.config import PretrainConfig
-from schoolhouse.student.evaluate import evaluate
+from schoolhouse.student.config import GPT_EVAL_PROMPTS, EvaluateConfig, PretrainConfig
+from schoolhouse.student.evaluate import evaluate_run
 from schoolhouse.student.train import TrainingStopped, pretrain
-from schoolhouse.teacher import opened
 
 
 def is_transient(task, task_run, state) -> bool:
@@ -32,8 +31,7 @@ def train(config: PretrainConfig) -> dict:
 
 @task(retries=1, retry_delay_seconds=30)
 def grade(run: str, teacher: str, n: int) -> dict:
-    with opened(teacher, needed=teacher != "none") as grader:
-        return evaluate(Path(run), grader, n)
+    return evaluate_run(EvaluateConfig(run=Path(run), teacher=teacher, n=n))
 
 
 @flow(name="pretrain", log_prints=True)
@@ -43,7 +41,7 @@ def pretrain_flow(
     anneal_data: list[str] | None = None,
     preset: str | None = None,
     teacher: str = "embedded",
-    eval_prompts: int = 20,
+    eval_prompts: int = GPT_EVAL_PROMPTS,
     options: dict | None = None,
 ) -> dict:
     """None takes PretrainConfig's default; `options` sets any other field (steps, lr, ...).

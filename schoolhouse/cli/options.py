@@ -18,13 +18,28 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def number_range(kind: type, info) -> click.ParamType | type:
+    """A number field's bounds (ge, gt, le, lt) as a click range type, else `kind`."""
+    bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "gt", "le", "lt")
+              if getattr(m, k, None) is not None}  # fmt: skip
+    if kind not in (int, float) or not bounds:
+        return kind
+    return (click.IntRange if kind is int else click.FloatRange)(
+        min=bounds.get("ge", bounds.get("gt")), max=bounds.get("le", bounds.get("lt")),
+        min_open="gt" in bounds, max_open="lt" in bounds,
+    )  # fmt: skip
+
+
 def config_options(
     model: type[BaseModel],
     short: dict[str, str] | None = None,
     exclude: frozenset[str] = frozenset(),
+    ranges: bool = False,
 ):
     """One click option per config field, named after it, with the field's help and default
-    (fields in `exclude` are the command's arguments)."""
+    (fields in `exclude` are the command's arguments). With `ranges`, click refuses a number
+    out of its field's bounds ("Invalid value for"), before the command runs; otherwise the
+    config does when it is built (`build_config`)."""
     short = short or {}
 
     def decorate(fn):
@@ -45,6 +60,8 @@ def config_options(
                 kind = click.Path(path_type=Path)
             if annotation is bool:
                 decls = [f"{flag}/--no-{flag[2:]}"]
+            if ranges:
+                kind = number_range(kind, info)
             required = info.is_required()
             default = None if required or info.default_factory else info.default
             help_text = info.description or name.replace("_", " ")

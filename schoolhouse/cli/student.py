@@ -13,13 +13,14 @@ from pathlib import Path
 
 import click
 
-from ..student.config import PretrainConfig
+from ..student.config import EvaluateConfig, PretrainConfig
 from .options import USER_ERRORS, build_config, config_options, fail
 
 # a bad number is refused by click, naming its flag, before the run is loaded
 COUNT = click.IntRange(min=1)
 SEED = click.IntRange(min=0)  # as the configs' seeds: numpy's generators refuse negative ones
 TEMPERATURE = click.FloatRange(min=0)
+EVALUATE_SHORT = {"n": "-n"}
 
 
 @click.command("pretrain")
@@ -101,45 +102,17 @@ def sample_cmd(
 
 @click.command("evaluate")
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "--teacher",
-    default="embedded",
-    show_default=True,
-    help="grader for GPT-Eval: 'embedded', a model folder, http(s) URL(s), or 'none'",
-)
-@click.option(
-    "-n", "n", type=COUNT, default=20, show_default=True, help="story beginnings to grade"
-)
-@click.option(
-    "--max-new-tokens", type=COUNT, default=200, show_default=True, help="student tokens per story"
-)
-@click.option(
-    "--temperature", type=TEMPERATURE, default=0.8, show_default=True,
-    help="student sampling temperature",
-)  # fmt: skip
-@click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="picks the beginnings and samples"
-)
-@click.option(
-    "--val-windows", type=COUNT, default=256, show_default=True, help="validation sequences"
-)
-def evaluate_cmd(
-    run: Path, teacher: str, n: int, max_new_tokens: int, temperature: float, seed: int,
-    val_windows: int,
-) -> None:  # fmt: skip
+@config_options(EvaluateConfig, EVALUATE_SHORT, frozenset({"run"}), ranges=True)
+def evaluate_cmd(run: Path, **values) -> None:
     """Validation loss and perplexity, then GPT-Eval: the teacher grades the student's stories.
 
     Results go to RUN/eval.json and the run's README.md.
     """
-    from ..student.evaluate import evaluate
-    from ..teacher import opened
+    from ..student.evaluate import evaluate_run
 
+    config = build_config(EvaluateConfig, {"run": run, **values}, EVALUATE_SHORT)
     try:
-        with opened(teacher, needed=teacher != "none") as grader:
-            result = evaluate(
-                run, grader, n, val_windows=val_windows, max_new_tokens=max_new_tokens,
-                temperature=temperature, seed=seed,
-            )  # fmt: skip
+        result = evaluate_run(config)
     except USER_ERRORS as e:
         fail(str(e))
     click.echo(

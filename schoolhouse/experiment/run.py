@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ..config import WebFilterConfig
+from ..config import EngineSettings, KeepThreshold, WebFilterConfig
 from ..datasets.folder import ShardWriter, write_atomic
 from ..datasets.merge import MERGED_SCHEMA, merge
 from ..datasets.outdir import WHERE, check_new_or_own, check_run, locked, mark
 from ..datasets.readers import DocumentReader
 from ..graders.decontaminate import NgramIndex
 from ..report.experiment import write_summary
-from ..student.config import Preset
+from ..student.config import GPT_EVAL_PROMPTS, Preset
 from ..student.data import heldout_key
 from ..teacher import Teacher, TeacherError, resolve_teacher
 from .students import ExperimentError, eval_reference, gpt_eval_all, reference_name, train_all
@@ -32,15 +32,13 @@ REVISABLE = (
 )  # fmt: skip
 
 
-class ExperimentConfig(BaseModel):
-    """`schoolhouse experiment`: students trained on arms built from the same inputs."""
-
-    model_config = ConfigDict(extra="forbid")
+class ExperimentConfig(EngineSettings, KeepThreshold):
+    """`schoolhouse experiment`: students trained on arms built from the same inputs. Its
+    threshold is the classifier arm's filter's; its engine is the grader's."""
 
     out: Path = Field(description="run folder (resumed if it holds this experiment)")
     web: list[Path] = Field(description="web text: JSONL, Parquet, WARC, text folders")
     classifier: Path | None = Field(None, description="model folder from `classifier train`")
-    threshold: int = Field(3, ge=0, le=5, description="classifier score a document must reach")
     synthetic: list[Path] = Field([], description="synthetic dataset folders (their kept rows)")
     reference: list[Path] = Field(
         [], description="held-out text sets the arms are judged on (besides held-out web text)"
@@ -69,7 +67,9 @@ class ExperimentConfig(BaseModel):
         description="GPT-Eval every student with this grader ('embedded-large', a model folder "
         "or http(s) URL(s)); none: bits per byte only",
     )
-    eval_prompts: int = Field(20, ge=1, description="GPT-Eval: beginnings each student continues")
+    eval_prompts: int = Field(
+        GPT_EVAL_PROMPTS, ge=1, description="GPT-Eval: beginnings each student continues"
+    )
     eval_reference: str | None = Field(
         None,
         description="GPT-Eval: the reference set cut into beginnings (default: the first "
@@ -78,7 +78,6 @@ class ExperimentConfig(BaseModel):
     eval_template: str = Field(
         "gpt_eval_text", description="GPT-Eval prompt in prompts/ ('gpt_eval' grades stories)"
     )
-    kv_cache_gib: float = Field(4, gt=0, description="the grader's vLLM CPU KV cache (GiB)")
 
     @field_validator("arms")
     @classmethod

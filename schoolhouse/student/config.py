@@ -1,4 +1,4 @@
-"""The pretraining job's config and the model presets it starts from."""
+"""The student's configs, pretraining and evaluation, and the model presets it starts from."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def check_preset(name: str) -> str:
 
 # a config field naming a preset, checked when the config is built
 Preset = Annotated[str, AfterValidator(check_preset)]
+
+# GPT-Eval's story beginnings when no count is given, one default for `schoolhouse evaluate -n`,
+# the pipeline's and the experiment's --eval-prompts and the pretrain flow: the pipeline's and
+# `make demo`'s count. The grades are means over the beginnings: ask for more where a small
+# difference between students matters.
+GPT_EVAL_PROMPTS = 10
 
 
 class PretrainConfig(BaseModel):
@@ -153,3 +159,25 @@ class PretrainConfig(BaseModel):
         return ModelArgs(
             **PRESETS[self.preset]["model"], vocab_size=c.vocab_size, max_seq_len=c.seq_len
         )
+
+
+class EvaluateConfig(BaseModel):
+    """`schoolhouse evaluate RUN`: the student's validation loss and perplexity, then GPT-Eval:
+    it continues `n` of its held-out story beginnings and the grader grades each continuation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: Path = Field(description="the student's run folder (`schoolhouse pretrain --out`)")
+    teacher: str = Field(
+        "embedded",
+        description="grader for GPT-Eval: 'embedded', a model folder, http(s) URL(s), or 'none'",
+    )
+    n: int = Field(
+        GPT_EVAL_PROMPTS,
+        ge=0,
+        description="story beginnings to grade (0: validation loss only, as --teacher none)",
+    )
+    max_new_tokens: int = Field(200, ge=1, description="student tokens per story")
+    temperature: float = Field(0.8, ge=0, description="student sampling temperature")
+    seed: int = Field(0, ge=0, description="picks the beginnings and samples")
+    val_windows: int = Field(256, ge=1, description="validation sequences")

@@ -22,8 +22,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from ..datasets.folder import write_atomic
-from ..teacher import Request, Sampling, Teacher
+from ..teacher import Request, Sampling, Teacher, opened
 from . import checkpoint as ckpt
+from .config import GPT_EVAL_PROMPTS, EvaluateConfig
 from .tokenizer import Tokenizer
 
 CONTROLS = 3  # beginnings whose real and shuffled endings the grader also grades
@@ -187,7 +188,7 @@ def grader_check(
 
 
 def gpt_eval(
-    student: Student, teacher: Teacher, n: int = 20, *, max_new_tokens: int = 200,
+    student: Student, teacher: Teacher, n: int = GPT_EVAL_PROMPTS, *, max_new_tokens: int = 200,
     temperature: float = 0.8, seed: int = 0, progress: bool = False,
     splits: list[tuple[str, str]] | None = None, template: str = "gpt_eval",
     check_grader: bool = True,
@@ -285,7 +286,7 @@ SENSE_MARGIN = 0.2  # real endings must read this much more sensible than shuffl
 
 
 def sense_eval(
-    student: Student, judge: Judge, n: int = 20, *, max_new_tokens: int = 200,
+    student: Student, judge: Judge, n: int = GPT_EVAL_PROMPTS, *, max_new_tokens: int = 200,
     temperature: float = 0.8, seed: int = 0,
 ) -> dict:  # fmt: skip
     """The student completes `n` held-out beginnings and the sense judge reads each whole story
@@ -330,7 +331,7 @@ def sense_eval(
 
 
 def evaluate(
-    run: Path, teacher: Teacher | None, n: int = 20, *, val_windows: int = 256,
+    run: Path, teacher: Teacher | None, n: int = GPT_EVAL_PROMPTS, *, val_windows: int = 256,
     judge: Judge | None = None, **options,
 ) -> dict:  # fmt: skip
     """Validation loss and perplexity, then GPT-Eval when a teacher is given and the sense
@@ -357,3 +358,13 @@ def evaluate(
     write_atomic(Path(run) / "eval.json", json.dumps(result, indent=2))
     write_run_report(Path(run))
     return result
+
+
+def evaluate_run(config: EvaluateConfig) -> dict:
+    """`schoolhouse evaluate`: `evaluate` with the config's settings, its grader opened for
+    GPT-Eval (none under --teacher none or -n 0) and closed after."""
+    with opened(config.teacher, needed=config.teacher != "none" and config.n > 0) as grader:
+        return evaluate(
+            config.run, grader, config.n, val_windows=config.val_windows,
+            max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed,
+        )  # fmt: skip
