@@ -103,8 +103,7 @@ class Pipeline:
         settings = json.loads(self.config.model_dump_json())
         state = json.loads(self.state_path.read_text()) if self.state_path.exists() else None
         # no pipeline.json: a new or empty folder, never one another command made
-        check_run(self.config.out, "pipeline", settings, state and state["config"],
-                  error=ValueError)  # fmt: skip
+        check_run(self.config.out, "pipeline", settings, state and state["config"])
         return state or {"config": settings, "steps": {}}
 
     def _save(self) -> None:

@@ -100,5 +100,5 @@ def test_sampling_settings_that_cannot_give_pass_at_k_are_refused(tmp_path):
         humaneval(HumanEvalConfig(out=tmp_path / "x", samples=5), teacher=FakeTeacher())
     first = HumanEvalConfig(out=tmp_path / "he", problems=2, timeout_s=1)
     humaneval(first, teacher=FakeTeacher(answers), progress=False)
-    with pytest.raises(ValueError, match="max_tokens"):
+    with pytest.raises(ValueError, match="--max-tokens 512 there, 64 now"):
         humaneval(first.model_copy(update={"max_tokens": 64}), teacher=FakeTeacher(answers))
