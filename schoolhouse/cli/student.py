@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
+from ..options import USER_ERRORS, build_config, config_options, fail, grader_options
 from ..student.config import PretrainConfig
-from .options import USER_ERRORS, build_config, config_options, fail
 
 # a bad number is refused by click, naming its flag, before the run is loaded
 COUNT = click.IntRange(min=1)
@@ -101,15 +101,7 @@ def sample_cmd(
 
 @click.command("evaluate")
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option(
-    "--teacher",
-    default="embedded",
-    show_default=True,
-    help="grader for GPT-Eval: 'embedded', a model folder, http(s) URL(s), or 'none'",
-)
-@click.option(
-    "-n", "n", type=COUNT, default=20, show_default=True, help="story beginnings to grade"
-)
+@grader_options
 @click.option(
     "--max-new-tokens", type=COUNT, default=200, show_default=True, help="student tokens per story"
 )
