@@ -1,1 +1,2 @@
-"""Prefect flows: thin wiring over schoolhouse, one per job. Only this package imports prefect."""
+"""Prefect flows: thin wiring over the jobs of `schoolhouse.jobs.JOBS`, one per job (`generate`:
+one for every lesson kind). Only this package imports prefect; it never imports the CLI."""

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from flows.options import build, command, on_runner
 from schoolhouse.config import AnnotateConfig
 from schoolhouse.graders.annotation import prepare_annotation
-from schoolhouse.jobs import annotate
+from schoolhouse.jobs import JOBS
 from schoolhouse.teacher import TeacherError
 
 
@@ -31,7 +31,7 @@ def check(config: AnnotateConfig) -> int:
 
 @task(retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=is_teacher_error)
 def score(config: AnnotateConfig) -> dict:
-    return annotate(config, progress=False).to_dict()
+    return JOBS["annotate"].run(config, progress=False).to_dict()
 
 
 @flow(name="annotate", log_prints=True)
@@ -61,9 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         inputs, out = [str(p) for p in values.pop("inputs")], str(values.pop("out"))
         flow(inputs=inputs, n=values.pop("n"), out=out, options=values)
 
-    from schoolhouse.cli.graders import ANNOTATE_SHORT
-
-    command(AnnotateConfig, run, "annotate", ANNOTATE_SHORT, argv, arguments="inputs")
+    job = JOBS["annotate"]  # the options of `schoolhouse annotate` (--grader, -n)
+    command(job.config, run, "annotate", job.short, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

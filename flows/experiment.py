@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.options import build, command
 from schoolhouse.experiment import ExperimentConfig, check_inputs, experiment
+from schoolhouse.options import fail
 
 
 @task(retries=1, retry_delay_seconds=10)
@@ -36,8 +37,6 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.experiment`: the options of `schoolhouse experiment`, then the flow."""
 
     def run(config: ExperimentConfig, values: dict) -> None:
-        from schoolhouse.cli.options import fail
-
         try:
             check_inputs(config)  # one line naming the flag, before Prefect starts
         except ValueError as e:

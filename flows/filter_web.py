@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task
 from flows.options import build, command, on_runner
 from schoolhouse.config import WebFilterConfig
 from schoolhouse.graders.webfilter import check_filter
-from schoolhouse.jobs import filter_web
+from schoolhouse.jobs import JOBS
 
 
 @task
@@ -26,7 +26,7 @@ def check(config: WebFilterConfig) -> int:
 
 @task(retries=1, retry_delay_seconds=30)
 def run_filter(config: WebFilterConfig) -> dict:
-    return filter_web(config, log=print).to_dict()
+    return JOBS["filter"].run(config, log=print).to_dict()
 
 
 @flow(name="filter-web", log_prints=True)
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         inputs, out = [str(p) for p in values.pop("inputs")], str(values.pop("out"))
         flow(inputs=inputs, out=out, options=values)
 
-    command(WebFilterConfig, run, "filter-web", None, argv, arguments="inputs")
+    job = JOBS["filter"]
+    command(job.config, run, "filter-web", job.short, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

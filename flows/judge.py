@@ -13,9 +13,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build, command, on_runner
-from schoolhouse import jobs
 from schoolhouse.config import JudgeConfig
 from schoolhouse.graders.sense.job import prepare_judging
+from schoolhouse.jobs import JOBS
 from schoolhouse.teacher import TeacherError
 
 
@@ -31,7 +31,7 @@ def check(config: JudgeConfig) -> int:
 
 @task(retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=is_teacher_error)
 def judge(config: JudgeConfig) -> dict:
-    return jobs.judge(config, progress=False).to_dict()
+    return JOBS["judge"].run(config, progress=False).to_dict()
 
 
 @flow(name="judge", log_prints=True)
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         inputs, out = [str(p) for p in values.pop("inputs")], str(values.pop("out"))
         flow(inputs=inputs, out=out, options=values)
 
-    command(JudgeConfig, run, "judge", {}, argv, arguments="inputs")
+    job = JOBS["judge"]
+    command(job.config, run, "judge", job.short, argv, arguments="inputs")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,18 @@
 
 A flow's named parameters default to None (the config's default); `options` sets any other
 field. `python -m flows.X` takes the same options as the matching `schoolhouse` command, built
-from the same config type, so the two never disagree on a default.
+from the same config type by `schoolhouse.options` (never from the CLI's commands), so the two
+never disagree on a default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
+
+from schoolhouse.options import build_config, config_options, fail
 
 
 def build(config_type: type[BaseModel], options: dict | None, **given: Any) -> BaseModel:
@@ -34,7 +37,6 @@ def on_runner(flow, runner: str | None):
         return flow
     from prefect_ray import RayTaskRunner
 
-    from schoolhouse.cli.options import fail
     from schoolhouse.cluster import ClusterError, connect
 
     try:
@@ -44,29 +46,41 @@ def on_runner(flow, runner: str | None):
     return flow.with_options(task_runner=RayTaskRunner())
 
 
-def command(
+def flow_command(
     config_type: type[BaseModel],
     run: Callable[[BaseModel, dict], None],
     name: str,
-    short: dict[str, str] | None = None,
-    argv: list[str] | None = None,
+    short: Mapping[str, str] | None = None,
     arguments: str | None = None,
-) -> None:
-    """Parse `argv` with the config's options, check them (one line naming the flag), and call
-    `run(config, values)`. `arguments` names a list field taken as positional arguments (the
-    inputs of annotate and filter), as the matching `schoolhouse` command takes it."""
+    help: str | None = None,
+):
+    """A click command with the config's options: it checks them (one line naming the flag)
+    and calls `run(config, values)`. `arguments` names a list field taken as positional
+    arguments (the inputs of annotate and filter), as the matching `schoolhouse` command takes
+    it."""
     import click
 
-    from schoolhouse.cli.options import build_config, config_options
+    short = dict(short or {})
 
     def main(**values) -> None:
         if arguments:
             values[arguments] = list(values[arguments])
-        run(build_config(config_type, values, short or {}), values)
+        run(build_config(config_type, values, short), values)
 
     main = config_options(config_type, short, frozenset({arguments} - {None}))(main)
     if arguments:
         main = click.argument(arguments, nargs=-1, required=True, type=click.Path())(main)
-    main = click.command(help=f"Run the {name} flow locally (no server needed).")(main)
+    return click.command(help=help or f"Run the {name} flow locally (no server needed).")(main)
 
+
+def command(
+    config_type: type[BaseModel],
+    run: Callable[[BaseModel, dict], None],
+    name: str,
+    short: Mapping[str, str] | None = None,
+    argv: list[str] | None = None,
+    arguments: str | None = None,
+) -> None:
+    """Parse `argv` with the config's options (`flow_command`) and run it."""
+    main = flow_command(config_type, run, name, short, arguments)
     main.main(argv, prog_name=f"python -m flows.{name.replace('-', '_')}")

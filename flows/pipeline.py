@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.options import build, command
 from schoolhouse.datasets.readers import check_web_inputs
+from schoolhouse.options import fail
 from schoolhouse.pipeline import STEPS, Pipeline, PipelineConfig, format_steps
 from schoolhouse.teacher import TeacherError
 
@@ -71,8 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.pipeline`: the options of `schoolhouse pipeline`, then the flow."""
 
     def run(config: PipelineConfig, values: dict) -> None:
-        from schoolhouse.cli.options import fail
-
         try:
             check_web_inputs(config.web)  # one line naming the input, before Prefect starts
         except ValueError as e:

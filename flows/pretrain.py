@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build
+from schoolhouse.options import build_config, config_options, grader_options
 from schoolhouse.student.config import GPT_EVAL_PROMPTS, EvaluateConfig, PretrainConfig
 from schoolhouse.student.evaluate import evaluate_run
 from schoolhouse.student.train import TrainingStopped, pretrain
@@ -64,21 +65,18 @@ def main(argv: list[str] | None = None) -> None:
     `schoolhouse evaluate`, then the flow."""
     import click
 
-    from schoolhouse.cli.options import build_config
-    from schoolhouse.cli.student import evaluate_cmd, pretrain_cmd
-
-    def run(teacher: str, n: int, **values) -> None:
+    # PretrainConfig's options as `schoolhouse pretrain` has them, then the grader's as
+    # `schoolhouse evaluate` has them (-n: stories to grade)
+    @click.command(
+        "pretrain", help="Run the pretrain flow locally (no server needed): train, then GPT-Eval."
+    )
+    @config_options(PretrainConfig)
+    @grader_options
+    def command(teacher: str, n: int, **values) -> None:
         build_config(PretrainConfig, values, {})  # a bad option fails here, naming its flag
         pretrain_flow(data=[str(p) for p in values.pop("data")], out=str(values.pop("out")),
                       teacher=teacher, eval_prompts=n, options=values)  # fmt: skip
 
-    # the grader's options as `schoolhouse evaluate` declares them (-n: stories to grade)
-    grader = [p for p in evaluate_cmd.params if p.name in ("teacher", "n")]
-    params = [p for p in pretrain_cmd.params if p.name not in ("progress", "json_summary")]
-    command = click.Command(
-        "pretrain", params=params + grader, callback=run,
-        help="Run the pretrain flow locally (no server needed): train, then GPT-Eval.",
-    )  # fmt: skip
     command.main(argv, prog_name="python -m flows.pretrain")
 
 

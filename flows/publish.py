@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow, task
 
 from schoolhouse.datasets.publish import check_folder, check_repo, publish
+from schoolhouse.options import publish_options
 
 
 @task
@@ -41,13 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m flows.publish`: the options of `schoolhouse publish`, then the flow."""
     import click
 
-    from schoolhouse.cli import publish_cmd
-
-    def run(folder, **values) -> None:
+    @click.command("publish", help="Run the publish flow locally (no server needed).")
+    @publish_options
+    def command(folder, **values) -> None:
         publish_flow(str(folder), **values)
 
-    command = click.Command("publish", params=publish_cmd.params, callback=run,
-                            help="Run the publish flow locally (no server needed).")  # fmt: skip
     command.main(argv, prog_name="python -m flows.publish")
 
 

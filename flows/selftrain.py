@@ -16,8 +16,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.options import build, command, on_runner
-from schoolhouse import jobs
 from schoolhouse.config import SelfTrainConfig
+from schoolhouse.jobs import JOBS
+from schoolhouse.options import fail
 from schoolhouse.report.selftrain import table
 
 
@@ -28,7 +29,7 @@ def is_transient(task, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=is_transient)
 def run_selftrain(config: SelfTrainConfig) -> dict:
-    return jobs.selftrain(config, progress=False, log=print)
+    return JOBS["selftrain"].run(config, progress=False, log=print)
 
 
 @flow(name="selftrain", log_prints=True)
@@ -52,7 +53,6 @@ def main(argv: list[str] | None = None) -> None:
     then the flow."""
 
     def run(config: SelfTrainConfig, values: dict) -> None:
-        from schoolhouse.cli.options import fail
         from schoolhouse.selftrain.loop import SelfTrainError, check_run_folder
 
         try:
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
             iterations=config.iterations, options=values,
         )  # fmt: skip
 
-    command(SelfTrainConfig, run, "selftrain", None, argv)
+    job = JOBS["selftrain"]
+    command(job.config, run, "selftrain", job.short, argv)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Each job that applies checks, defined once: its config type, its core run, and its checks.
+"""Each job, defined once: its config type, its core run, and the checks and teacher it is handed.
 
 The core takes checks as arguments and never imports `filters`; this module is where the two
-meet. The CLI, the main job (`pipeline.py`) and the Prefect flows run jobs through it, so a
-`generate stories` is the same job whichever of them starts it:
+meet. `JOBS` is the one table of the jobs the CLI and the Prefect flows run (`schoolhouse
+generate KIND` has one command per lesson kind in it, `flows/generate.py` one flow over them),
+and the main job (`pipeline.py`) runs the same functions, so a `generate stories` is the same
+job whichever of them starts it:
 
-    job = JOBS["stories"]                    # or JOBS["textbooks"], JOBS["exercises"], JOBS["filter"]
+    job = JOBS["stories"]                    # or any other name in JOBS
     summary = job.run(job.config(n=8, out="out/stories"))
 
 `checks_for(config)` is a lesson config's verification (what decides kept or rejected);
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,6 +35,7 @@ from .config import (
     WebFilterConfig,
 )
 from .lessons.generation import Kind, Summary, Verify
+from .options import ANNOTATE_SHORT, LESSON_SHORT
 from .teacher import Opener, Teacher
 
 
@@ -231,14 +234,48 @@ def task_for(config: SelfTrainConfig, teacher: Teacher | None = None):
 
 @dataclass(frozen=True)
 class Job:
+    """A job as the CLI and the flows run it: `run(config, **options)` -> its summary. `short`
+    names the flags that are not `--FIELD` (`schoolhouse.options`); `help` is the command's,
+    where the command is built from this table (`schoolhouse generate KIND`)."""
+
     name: str
     config: type[BaseModel]
-    run: Callable[..., Any]  # (config, **options) -> the job's summary
+    run: Callable[..., Any]
+    short: Mapping[str, str] = field(default_factory=dict)
+    help: str = ""
 
 
 JOBS = {
-    "stories": Job("stories", StoriesConfig, generate),
-    "textbooks": Job("textbooks", TextbooksConfig, generate),
-    "exercises": Job("exercises", ExercisesConfig, generate),
+    "stories": Job(
+        "stories", StoriesConfig, generate, LESSON_SHORT,
+        help="""TinyStories-style stories under random noun/verb/adjective and feature constraints.
+
+        Each of the -n prompts ends as exactly one kept row (data/) or one rejected row
+        (rejected/, with its reason). Rerunning the same command resumes an interrupted run.
+        """,
+    ),
+    "textbooks": Job(
+        "textbooks", TextbooksConfig, generate, LESSON_SHORT,
+        help="""Textbook lessons (phi-1.5 / Cosmopedia): a topic x audience x style x words per prompt.
+
+        Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
+        HumanEval are rejected with their reason. Rerunning the same command resumes.
+        """,
+    ),
+    "exercises": Job(
+        "exercises", ExercisesConfig, generate, LESSON_SHORT,
+        help="""Python exercises (phi-1 CodeExercises): signature, docstring, solution and assert tests.
+
+        Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out
+        and HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
+        """,
+    ),
     "filter": Job("filter", WebFilterConfig, filter_web),
-}
+    "annotate": Job("annotate", AnnotateConfig, annotate, ANNOTATE_SHORT),
+    "judge": Job("judge", JudgeConfig, judge),
+    "humaneval": Job("humaneval", HumanEvalConfig, humaneval),
+    "selftrain": Job("selftrain", SelfTrainConfig, selftrain),
+}  # fmt: skip
+
+# the lesson kinds: `schoolhouse generate KIND`, `python -m flows.generate KIND`
+LESSON_KINDS = tuple(name for name, job in JOBS.items() if issubclass(job.config, GenerateConfig))

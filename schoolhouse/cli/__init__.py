@@ -21,9 +21,9 @@ from pathlib import Path
 
 import click
 
-from ..config import ExercisesConfig, StoriesConfig, TextbooksConfig
+from ..jobs import JOBS, LESSON_KINDS
+from ..options import USER_ERRORS, build_config, config_options, fail, publish_options
 from ..teacher.embedded import EMBEDDED_HELP
-from .options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,14 +44,11 @@ def generate() -> None:
     """Write a synthetic dataset with the teacher."""
 
 
-STORY_SHORT = {"n": "-n"}
-
-
-def _generate(config, progress: bool, json_summary: bool) -> None:
-    from ..jobs import generate
-
+def _generate(kind: str, values: dict, progress: bool, json_summary: bool) -> None:
+    job = JOBS[kind]
+    config = build_config(job.config, values, job.short)
     try:
-        summary = generate(config, progress=progress)
+        summary = job.run(config, progress=progress)
     except USER_ERRORS as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -73,37 +70,21 @@ def run_options(fn):
     )(fn)
 
 
-# one `generate KIND` command per lesson kind: its options come from its config type
-LESSONS = {
-    "stories": (StoriesConfig, """TinyStories-style stories under random noun/verb/adjective and feature constraints.
+def _lesson_command(kind: str) -> click.Command:
+    """`generate KIND`: its options from the job's config type, its help the job's, its run
+    looked up in `JOBS` when it runs."""
+    job = JOBS[kind]
 
-    Each of the -n prompts ends as exactly one kept row (data/) or one rejected row (rejected/,
-    with its reason). Rerunning the same command resumes an interrupted run.
-    """),
-    "textbooks": (TextbooksConfig, """Textbook lessons (phi-1.5 / Cosmopedia): a topic x audience x style x words per prompt.
-
-    Lessons that are truncated, shorter than --min-tokens, looping, or share a 13-gram with
-    HumanEval are rejected with their reason. Rerunning the same command resumes.
-    """),
-    "exercises": (ExercisesConfig, """Python exercises (phi-1 CodeExercises): signature, docstring, solution and assert tests.
-
-    Each answer is parsed and its tests run in the sandbox; unparseable, failing, timed-out and
-    HumanEval-contaminated answers are rejected with their reason. Rerunning resumes.
-    """),
-}  # fmt: skip
-
-
-def _lesson_command(kind: str, config_type, doc: str) -> click.Command:
     def command(progress: bool, json_summary: bool, **values) -> None:
-        _generate(build_config(config_type, values, STORY_SHORT), progress, json_summary)
+        _generate(kind, values, progress, json_summary)
 
-    command.__doc__ = doc
+    command.__doc__ = job.help
     command.__name__ = f"generate_{kind}_cmd"
-    return generate.command(kind)(config_options(config_type, STORY_SHORT)(run_options(command)))
+    return generate.command(kind)(config_options(job.config, job.short)(run_options(command)))
 
 
-for _kind, (_config_type, _doc) in LESSONS.items():
-    _lesson_command(_kind, _config_type, _doc)
+for _kind in LESSON_KINDS:  # one `generate KIND` command per lesson kind
+    _lesson_command(_kind)
 
 
 def format_summary(summary) -> str:
@@ -147,18 +128,7 @@ def format_summary(summary) -> str:
 
 
 @main.command("publish")
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--repo", required=True, help="Hub dataset repo, OWNER/NAME")
-@click.option("--private", is_flag=True, help="create the repo private")
-@click.option("--revision", default=None, help="branch to commit to (created if missing)")
-@click.option(
-    "--retries", type=click.IntRange(min=0), default=5, show_default=True,
-    help="retries on rate limits and server errors",
-)  # fmt: skip
-@click.option(
-    "--backoff", type=click.FloatRange(min=0), default=2.0, show_default=True,
-    help="first retry delay, doubled each time (s)",
-)  # fmt: skip
+@publish_options
 def publish_cmd(
     folder: Path, repo: str, private: bool, revision: str | None, retries: int, backoff: float
 ) -> None:

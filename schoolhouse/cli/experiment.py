@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from ..experiment import ExperimentConfig
-from .options import USER_ERRORS, build_config, config_options, fail
+from ..options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.command("experiment")

@@ -14,18 +14,11 @@ from pathlib import Path
 
 import click
 
-from ..config import (
-    AnnotateConfig,
-    HumanEvalConfig,
-    JudgeConfig,
-    TrainClassifierConfig,
-    WebFilterConfig,
-)
-from .options import USER_ERRORS, build_config, config_options, fail
+from ..config import TrainClassifierConfig
+from ..jobs import JOBS
+from ..options import USER_ERRORS, build_config, config_options, fail
 
 INPUTS = frozenset({"inputs"})
-# `--grader` as the pipeline names it; `--teacher` still works
-ANNOTATE_SHORT = {"n": "-n", "teacher": "--grader"}
 inputs_argument = click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
@@ -50,7 +43,7 @@ def resumable(job, config, progress: bool, json_summary: bool):
 
 @click.command("annotate")
 @inputs_argument
-@config_options(AnnotateConfig, ANNOTATE_SHORT, INPUTS)
+@config_options(JOBS["annotate"].config, JOBS["annotate"].short, INPUTS)
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
 )
@@ -62,10 +55,9 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     picked document ends as one scored row (data/) or one rejected row (rejected/, with its
     reason); rows keep the input's id. Rerunning the same command resumes an interrupted run.
     """
-    from ..jobs import annotate
-
-    config = build_config(AnnotateConfig, {"inputs": list(inputs), **values}, ANNOTATE_SHORT)
-    summary = resumable(annotate, config, progress, json_summary)
+    job = JOBS["annotate"]
+    config = build_config(job.config, {"inputs": list(inputs), **values}, job.short)
+    summary = resumable(job.run, config, progress, json_summary)
     if summary is None:
         return
     d = summary.to_dict()
@@ -92,7 +84,7 @@ def annotate_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
 
 @click.command("judge")
 @inputs_argument
-@config_options(JudgeConfig, {}, INPUTS)
+@config_options(JOBS["judge"].config, JOBS["judge"].short, INPUTS)
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
 )
@@ -105,10 +97,9 @@ def judge_cmd(inputs, progress: bool, json_summary: bool, **values) -> None:
     with the same id and a `sense` column (higher makes more sense; the card documents the
     scale and shows its distribution). Rerunning the same command resumes.
     """
-    from ..jobs import judge
-
-    config = build_config(JudgeConfig, {"inputs": list(inputs), **values}, {})
-    summary = resumable(judge, config, progress, json_summary)
+    job = JOBS["judge"]
+    config = build_config(job.config, {"inputs": list(inputs), **values}, job.short)
+    summary = resumable(job.run, config, progress, json_summary)
     if summary is None:
         return
     d = summary.to_dict()
@@ -180,7 +171,7 @@ def classifier_eval_cmd(model: Path, data: tuple[Path, ...], out: Path | None) -
 
 @click.command("filter")
 @inputs_argument
-@config_options(WebFilterConfig, {}, INPUTS)
+@config_options(JOBS["filter"].config, JOBS["filter"].short, INPUTS)
 @click.option("--json-summary", is_flag=True, help="print the summary as one JSON line on stdout")
 def filter_cmd(inputs, json_summary: bool, **values) -> None:
     """Filter web text: heuristics, classifier, exact + MinHash dedup, decontamination.
@@ -189,11 +180,10 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
     rejected/ with its step and reason; the card reports the funnel. The output folder appears
     only when the run has finished.
     """
-    from ..jobs import filter_web
-
-    config = build_config(WebFilterConfig, {"inputs": list(inputs), **values}, {})
+    job = JOBS["filter"]
+    config = build_config(job.config, {"inputs": list(inputs), **values}, job.short)
     try:
-        summary = filter_web(config, log=log)
+        summary = job.run(config, log=log)
     except USER_ERRORS as e:
         fail(str(e))
     if json_summary:
@@ -215,7 +205,7 @@ def filter_cmd(inputs, json_summary: bool, **values) -> None:
 
 
 @click.command("humaneval")
-@config_options(HumanEvalConfig, {})
+@config_options(JOBS["humaneval"].config, JOBS["humaneval"].short)
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="show a progress bar"
 )
@@ -228,9 +218,8 @@ def humaneval_cmd(progress: bool, json_summary: bool, **values) -> None:
     ones in rejected/ with the sandbox's reason; results.json holds pass@k overall and per
     problem. Rerunning the same command resumes.
     """
-    from ..jobs import humaneval
-
-    summary = resumable(humaneval, build_config(HumanEvalConfig, values, {}), progress,
+    job = JOBS["humaneval"]
+    summary = resumable(job.run, build_config(job.config, values, job.short), progress,
                         json_summary)  # fmt: skip
     if summary is None:
         return

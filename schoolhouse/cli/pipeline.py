@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from ..config import PipelineConfig
+from ..options import USER_ERRORS, build_config, config_options, fail
 from ..pipeline import Pipeline, format_steps
-from .options import USER_ERRORS, build_config, config_options, fail
 
 
 @click.command("pipeline")

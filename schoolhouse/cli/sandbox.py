@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import fail
+from ..options import fail
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

@@ -10,8 +10,8 @@ import json
 
 import click
 
-from ..config import SelfTrainConfig
-from .options import USER_ERRORS, build_config, config_options, fail
+from ..jobs import JOBS
+from ..options import USER_ERRORS, build_config, config_options, fail
 
 KIND = frozenset({"kind"})
 
@@ -24,21 +24,21 @@ def selftrain_group() -> None:
 
 def _command(kind: str, doc: str):
     @selftrain_group.command(kind, help=doc)
-    @config_options(SelfTrainConfig, {}, KIND)
+    @config_options(JOBS["selftrain"].config, JOBS["selftrain"].short, KIND)
     @click.option("--progress/--no-progress", default=True, show_default=True,
                   help="show progress bars")  # fmt: skip
     @click.option("--json-summary", is_flag=True, help="print iterations.json as one JSON line")
     def command(progress: bool, json_summary: bool, **values) -> None:
-        from ..jobs import selftrain
         from ..selftrain.loop import SelfTrainError
 
-        config = build_config(SelfTrainConfig, {"kind": kind, **values}, {})
+        job = JOBS["selftrain"]
+        config = build_config(job.config, {"kind": kind, **values}, job.short)
 
         def log(message: str) -> None:
             click.echo(message, err=True)
 
         try:
-            summary = selftrain(config, progress=progress, log=log)
+            summary = job.run(config, progress=progress, log=log)
         except (SelfTrainError, *USER_ERRORS) as e:
             fail(str(e))
         except KeyboardInterrupt:

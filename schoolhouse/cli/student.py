@@ -13,14 +13,13 @@ from pathlib import Path
 
 import click
 
+from ..options import EVALUATE_SHORT, USER_ERRORS, build_config, config_options, fail
 from ..student.config import EvaluateConfig, PretrainConfig
-from .options import USER_ERRORS, build_config, config_options, fail
 
 # a bad number is refused by click, naming its flag, before the run is loaded
 COUNT = click.IntRange(min=1)
 SEED = click.IntRange(min=0)  # as the configs' seeds: numpy's generators refuse negative ones
 TEMPERATURE = click.FloatRange(min=0)
-EVALUATE_SHORT = {"n": "-n"}
 
 
 @click.command("pretrain")

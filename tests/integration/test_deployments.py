@@ -97,7 +97,7 @@ def test_deploy_then_trigger_the_stories_deployment(prefect_env, teacher_server,
         prefect_env,
         "deployment",
         "run",
-        "generate-stories/nightly",
+        "generate/stories-nightly",
         "--param",
         "n=3",
         "--param",
@@ -117,7 +117,7 @@ def test_deploy_then_trigger_the_stories_deployment(prefect_env, teacher_server,
     assert sorted(r["index"] for r in rows) == [0, 1, 2]
     # the run went through the states a scheduled run should, in order
     api = prefect_env["PREFECT_API_URL"]
-    deployment = httpx.get(f"{api}/deployments/name/generate-stories/nightly").json()
+    deployment = httpx.get(f"{api}/deployments/name/generate/stories-nightly").json()
     query = {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]},
                            "state": {"type": {"any_": ["COMPLETED"]}}}}  # fmt: skip
     [run] = httpx.post(f"{api}/flow_runs/filter", json=query).json()
@@ -133,7 +133,7 @@ def test_deploy_then_trigger_the_stories_deployment(prefect_env, teacher_server,
 def test_the_cron_schedule_creates_scheduled_runs(prefect_env):
     prefect(prefect_env, "--no-prompt", "deploy", "--all")
     api = prefect_env["PREFECT_API_URL"]
-    deployment = httpx.get(f"{api}/deployments/name/generate-stories/nightly").json()
+    deployment = httpx.get(f"{api}/deployments/name/generate/stories-nightly").json()
     query = {
         "flow_runs": {
             "deployment_id": {"any_": [deployment["id"]]},

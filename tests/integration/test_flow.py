@@ -1,4 +1,4 @@
-"""The generate-stories flow under a real (temporary) Prefect server, with a real teacher."""
+"""The generate flow (kind stories) under a real (temporary) Prefect server, with a real teacher."""
 
 import pytest
 
@@ -8,12 +8,13 @@ pytestmark = [pytest.mark.engine, pytest.mark.prefect]
 def test_flow_generates_through_the_real_server(teacher_server, tmp_path):
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.generate_stories import generate, generate_stories_flow
+    from flows.generate import generate, generate_flow
 
     assert generate.retries == 3  # a dead teacher is retried, and the retry resumes
     out = tmp_path / "out"
     with prefect_test_harness(server_startup_timeout=90):
-        state = generate_stories_flow(
+        state = generate_flow(
+            kind="stories",
             n=3,
             out=str(out),
             seed=2,

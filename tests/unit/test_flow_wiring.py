@@ -1,4 +1,4 @@
-from flows.generate_stories import generate, is_teacher_error
+from flows.generate import generate, is_teacher_error
 from schoolhouse.teacher import TeacherError
 
 
@@ -58,38 +58,85 @@ def test_pretrain_flow_runs_the_same_functions_as_the_cli(tmp_path, monkeypatch)
     assert result["gpt_eval"] is None and result["perplexity"] > 1
 
 
-def test_lesson_flows_retry_only_teacher_failures_and_run_the_cli_functions(tmp_path):
-    from flows import generate_exercises, generate_textbooks
+def test_the_lesson_flow_retries_only_teacher_failures_and_runs_the_cli_functions(tmp_path):
+    import pytest
+
+    import flows.generate
     from schoolhouse.config import ExercisesConfig, TextbooksConfig
+    from schoolhouse.jobs import JOBS, LESSON_KINDS
     from schoolhouse.lessons.exercises import ExercisesKind
     from schoolhouse.lessons.textbooks import TextbooksKind
 
-    for module in (generate_textbooks, generate_exercises):
-        assert module.generate.retries == 3
-        assert module.generate.retry_condition_fn is is_teacher_error
-    tb = generate_textbooks.kind(TextbooksConfig(n=2, out=tmp_path / "t", min_tokens=7))
+    assert flows.generate.generate.retries == 3
+    assert flows.generate.generate.retry_condition_fn is is_teacher_error
+    tb = flows.generate.lesson_kind(TextbooksConfig(n=2, out=tmp_path / "t", min_tokens=7))
     assert isinstance(tb, TextbooksKind)
     assert [f.name for f in tb.verify_one.args[0]][:2] == ["truncated", "too_short"]
     assert tb.verify_one.args[0][1].min_tokens == 7
-    ex = generate_exercises.kind(ExercisesConfig(n=2, out=tmp_path / "e", timeout_s=3))
+    ex = flows.generate.lesson_kind(ExercisesConfig(n=2, out=tmp_path / "e", timeout_s=3))
     assert isinstance(ex, ExercisesKind) and ex.timeout_s == 3
     assert [f.name for f in ex.verify_one.args[0]] == ["truncated", "contaminated"]
+    # the flow's `kind` picks the job's config type; a kind JOBS has no lesson for is refused
+    for kind in LESSON_KINDS:
+        config = flows.generate.job_config(kind, {"max_tokens": 64}, n=2, out=tmp_path / kind)
+        assert type(config) is JOBS[kind].config and config.max_tokens == 64
+    with pytest.raises(ValueError, match="'filter' is not a lesson kind"):
+        flows.generate.job_config("filter", None, n=2, out=tmp_path / "f")
 
 
-def test_lesson_deployments_are_on_demand():
+def test_the_generate_flow_s_main_takes_each_lesson_command_s_options(monkeypatch, capsys):
+    import pytest
+
+    import flows.generate
+    from schoolhouse.cli import main as cli
+    from schoolhouse.jobs import LESSON_KINDS
+
+    seen = []
+    monkeypatch.setattr(flows.generate, "generate_flow", lambda **kw: seen.append(kw))
+    for kind in LESSON_KINDS:
+        with pytest.raises(SystemExit) as done:  # click's standalone mode exits 0 when done
+            flows.generate.main([kind, "-n", "3", "--out", f"o/{kind}", "--max-tokens", "64"])
+        assert done.value.code == 0
+        kw = seen.pop()
+        assert kw["kind"] == kind and kw["options"]["n"] == 3 and kw["options"]["max_tokens"] == 64
+        flags = {p.name: p.opts for p in cli.commands["generate"].commands[kind].params}
+        del flags["progress"], flags["json_summary"]  # the command's own, not the config's
+        mine = {p.name: p.opts for p in flows.generate.lesson_command(kind).params}
+        assert mine == flags
+    with pytest.raises(SystemExit) as done:
+        flows.generate.main(["stories", "-n", "0", "--out", "o"])
+    assert done.value.code != 0 and "-n" in capsys.readouterr().err and not seen
+
+
+def test_lesson_deployments_run_the_one_generate_flow_with_their_kind():
+    import inspect
     from pathlib import Path
 
     import yaml
 
+    from flows.generate import generate_flow, job_config
+    from schoolhouse.jobs import LESSON_KINDS
+
     root = Path(__file__).resolve().parents[2]
     deployments = yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
-    by_entry = {d["entrypoint"].split(":")[1]: d for d in deployments}
-    for name, teacher in (("generate_textbooks_flow", "embedded"),
-                          ("generate_exercises_flow", "embedded-coder")):  # fmt: skip
-        deployment = by_entry[name]
+    lessons = [d for d in deployments if d["entrypoint"].startswith("flows/generate")]
+    assert {d["entrypoint"] for d in lessons} == {"flows/generate.py:generate_flow"}
+    by_kind = {d["parameters"]["kind"]: d for d in lessons}
+    assert sorted(by_kind) == sorted(LESSON_KINDS) and len(by_kind) == len(lessons)
+    assert len({d["name"] for d in lessons}) == len(lessons)  # names are unique per flow
+    for kind, teacher in (("textbooks", "embedded"), ("exercises", "embedded-coder")):
+        deployment = by_kind[kind]
         assert "schedules" not in deployment and deployment["parameters"]["teacher"] == teacher
+    assert by_kind["stories"]["schedules"] == [{"cron": "0 2 * * *", "timezone": "UTC"}]
+    signature = inspect.signature(generate_flow.fn)
+    required = {p for p, v in signature.parameters.items() if v.default is v.empty}
+    for deployment in by_kind.values():
+        params = dict(deployment["parameters"])
+        assert required <= set(params) <= set(signature.parameters)
         module, flow_name = deployment["entrypoint"].split(":")
-        assert (root / module).is_file()
+        assert (root / module).is_file() and flow_name == generate_flow.fn.__name__
+        config = job_config(params.pop("kind"), params.pop("options", None), **params)
+        assert config.n == deployment["parameters"]["n"]
 
 
 def test_pipeline_flow_runs_each_step_as_a_task_and_retries_only_teacher_failures(tmp_path):
@@ -178,3 +225,43 @@ def test_selftrain_flow_retries_crashes_not_stops_and_takes_the_commands_options
             ["--kind", "stories", "--out", str(tmp_path / "run"), "--samples", "8", "--cap", "1"]
         )
     assert done.value.code != 0 and "--cap" in capsys.readouterr().err and not seen
+
+
+def test_the_cli_s_generate_commands_are_exactly_the_lesson_kinds_of_jobs(monkeypatch, tmp_path):
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from schoolhouse import jobs
+    from schoolhouse.cli import main
+    from schoolhouse.config import GenerateConfig
+
+    lessons = [name for name, job in jobs.JOBS.items() if issubclass(job.config, GenerateConfig)]
+    assert lessons == list(jobs.LESSON_KINDS) == ["stories", "textbooks", "exercises"]
+    commands = main.commands["generate"].commands
+    assert sorted(commands) == sorted(lessons)
+    calls = []
+
+    def run(config, **options):
+        calls.append((config, options))
+        raise ValueError("the table's run")
+
+    # a command that ran another job than the table's would find no teacher at this address
+    # and fail on that, not on the table's run
+    nowhere = "http://127.0.0.1:9/v1"
+    for kind in lessons:
+        job, command = jobs.JOBS[kind], commands[kind]
+        assert command.help.split() == job.help.split()
+        fields = {p.name for p in command.params} - {"progress", "json_summary"}
+        assert fields == set(job.config.model_fields)
+        assert [p.opts for p in command.params if p.name == "n"] == [["-n", "--n"]]
+        # the command runs the job the table holds when it runs
+        calls.clear()
+        monkeypatch.setitem(jobs.JOBS, kind, dataclasses.replace(job, run=run))
+        out = tmp_path / kind
+        result = CliRunner().invoke(main, ["generate", kind, "-n", "2", "--out", str(out),
+                                           "--teacher", nowhere, "--no-progress"])  # fmt: skip
+        assert result.exit_code == 2 and result.output == "error: the table's run\n"
+        [(config, options)] = calls
+        assert type(config) is job.config and config.n == 2 and config.out == out
+        assert config.teacher == nowhere and options == {"progress": False}

@@ -23,12 +23,15 @@ def test_annotate_task_retries_only_teacher_failures():
 def test_annotate_check_counts_what_is_left(tmp_path, monkeypatch):
     config = AnnotateConfig(inputs=[WEB / "documents.jsonl"], out=tmp_path / "a", n=5)
     assert check.fn(config) == 5
+    import dataclasses
+
     import schoolhouse.graders.annotation as annotation
+    from schoolhouse.jobs import JOBS
     from schoolhouse.teacher.fake import FakeTeacher
 
-    real = annotation.annotate
-    monkeypatch.setattr("flows.annotate.annotate",
-                        lambda c, progress: real(c, teacher=FakeTeacher(grade), progress=progress))  # fmt: skip
+    real = annotation.annotate  # the task runs the job the table holds
+    fake = lambda c, progress: real(c, teacher=FakeTeacher(grade), progress=progress)  # noqa: E731
+    monkeypatch.setitem(JOBS, "annotate", dataclasses.replace(JOBS["annotate"], run=fake))
     assert score.fn(config)["scored"] == 5
 
 

@@ -124,6 +124,26 @@ def test_the_core_never_imports_the_composition_layer():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_flows_never_import_the_cli():
+    """Flows build their command lines from the neutral `schoolhouse.options` and run jobs from
+    `schoolhouse.jobs`; any `schoolhouse.cli` module loads the CLI's package, every command with
+    it. The neutral module itself imports no command and no runner."""
+    known = set(modules("flows")) | set(modules())
+
+    def cli(name: str) -> bool:
+        return name == "schoolhouse.cli" or name.startswith("schoolhouse.cli.")
+
+    flows = modules("flows")
+    assert "flows.generate" in flows and "flows.pretrain" in flows
+    offenders = {
+        name: sorted(i for i in imports(name, path, known) if cli(i))
+        for name, path in flows.items()
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    neutral = imports("schoolhouse.options", ROOT / "schoolhouse/options.py", known)
+    assert not [i for i in neutral if cli(i) or is_composition(i)]
+
+
 def test_filters_never_import_the_core_s_jobs_configs_or_runners():
     allowed = {
         "schoolhouse.datasets.records",

@@ -6,6 +6,9 @@ from schoolhouse import jobs
 from schoolhouse.config import (
     AnnotateConfig,
     ExercisesConfig,
+    HumanEvalConfig,
+    JudgeConfig,
+    SelfTrainConfig,
     StoriesConfig,
     TextbooksConfig,
     WebFilterConfig,
@@ -38,7 +41,23 @@ def test_the_table_names_every_job_with_its_config():
         "textbooks": TextbooksConfig,
         "exercises": ExercisesConfig,
         "filter": WebFilterConfig,
+        "annotate": AnnotateConfig,
+        "judge": JudgeConfig,
+        "humaneval": HumanEvalConfig,
+        "selftrain": SelfTrainConfig,
     }
+    assert {name: job.run for name, job in jobs.JOBS.items()} == {
+        "stories": jobs.generate,
+        "textbooks": jobs.generate,
+        "exercises": jobs.generate,
+        "filter": jobs.filter_web,
+        "annotate": jobs.annotate,
+        "judge": jobs.judge,
+        "humaneval": jobs.humaneval,
+        "selftrain": jobs.selftrain,
+    }
+    assert all(name == job.name for name, job in jobs.JOBS.items())
+    assert jobs.LESSON_KINDS == ("stories", "textbooks", "exercises")
 
 
 def test_the_core_filter_refuses_heuristics_it_was_not_handed(tmp_path):

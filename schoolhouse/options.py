@@ -1,4 +1,10 @@
-"""Shared pieces of the `schoolhouse` commands: config-driven options and user-facing errors."""
+"""The options the `schoolhouse` commands and the Prefect flows share, and no command: click
+options built from the config types, the flags that are not named after their field, the
+options of the commands that have no config type, and user-facing errors.
+
+The CLI (`schoolhouse/cli/`) and `python -m flows.X` both build their command lines from here,
+so the two take the same flags with the same help; flows never import a CLI command.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 # Errors a user can fix: printed as one line, exit code 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, RuntimeError)
+
+# Flags not named `--FIELD` after their config field (the jobs' `short` in `schoolhouse.jobs`).
+LESSON_SHORT = {"n": "-n"}  # `generate KIND -n`: prompts to run
+# `--grader` as the pipeline names it; `--teacher` still works
+ANNOTATE_SHORT = {"n": "-n", "teacher": "--grader"}
 
 
 def fail(message: str) -> None:
@@ -90,3 +101,36 @@ def build_config(model: type[BaseModel], values: dict, short: dict[str, str]) ->
         name = str(err["loc"][0])
         flag = short.get(name) or f"--{name.replace('_', '-')}"
         fail(f"{flag}: {err['msg']} (got {err.get('input')!r})")
+
+
+# evaluate's flag that is not --FIELD
+EVALUATE_SHORT = {"n": "-n"}
+
+
+def grader_options(fn):
+    """GPT-Eval's grader (`--teacher`, `-n`) from EvaluateConfig, as `python -m flows.pretrain`
+    takes them after the options of `schoolhouse pretrain`."""
+    from .student.config import EvaluateConfig
+
+    others = frozenset(EvaluateConfig.model_fields) - {"teacher", "n"}
+    return config_options(EvaluateConfig, EVALUATE_SHORT, others, ranges=True)(fn)
+
+
+def publish_options(fn):
+    """The folder and Hub options of `schoolhouse publish` and `python -m flows.publish`."""
+    for option in reversed((
+        click.argument("folder", type=click.Path(path_type=Path)),
+        click.option("--repo", required=True, help="Hub dataset repo, OWNER/NAME"),
+        click.option("--private", is_flag=True, help="create the repo private"),
+        click.option("--revision", default=None, help="branch to commit to (created if missing)"),
+        click.option(
+            "--retries", type=click.IntRange(min=0), default=5, show_default=True,
+            help="retries on rate limits and server errors",
+        ),
+        click.option(
+            "--backoff", type=click.FloatRange(min=0), default=2.0, show_default=True,
+            help="first retry delay, doubled each time (s)",
+        ),
+    )):  # fmt: skip
+        fn = option(fn)
+    return fn
