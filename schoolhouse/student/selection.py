@@ -45,3 +45,29 @@ def selective_loss(
         reference = token_losses(reference_logits, targets)
     mask = select_tokens(losses, reference, share)
     return losses[mask].mean(), losses.detach().mean()
+
+
+def reference_model(config, tokenizer, device: str):
+    """Rho-1's scorer: the --reference-model run, frozen, or None."""
+    if config.reference_model is None:
+        return None
+    from . import checkpoint as ckpt
+    from .model import ModelArgs, Transformer
+    from .tokenizer import Tokenizer
+
+    state = ckpt.load(config.reference_model, map_location=device)
+    if Tokenizer.from_str(state["tokenizer"]).hash != tokenizer.hash:
+        raise ckpt.CheckpointError(
+            f"--reference-model {config.reference_model} has another tokenizer than {config.out}: "
+            "a Rho-1 run scores tokens with its reference's tokenizer; use a new --out"
+        )
+    args = ModelArgs(**state["model_args"])
+    if args.max_seq_len < config.seq_len:
+        raise ckpt.CheckpointError(
+            f"--reference-model {config.reference_model} reads {args.max_seq_len} tokens at a "
+            f"time, fewer than --seq-len {config.seq_len}"
+        )
+    model = Transformer(args).to(device)
+    model.load_state_dict(state["model"])
+    model.eval().requires_grad_(False)
+    return model

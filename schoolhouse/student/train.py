@@ -219,30 +219,6 @@ def optimizer(model, config: PretrainConfig, device: str):
     )
 
 
-def reference_model(config: PretrainConfig, tokenizer, device: str):
-    """Rho-1's scorer: the --reference-model run, frozen, or None."""
-    if config.reference_model is None:
-        return None
-    from .model import ModelArgs, Transformer
-
-    state = ckpt.load(config.reference_model, map_location=device)
-    if Tokenizer.from_str(state["tokenizer"]).hash != tokenizer.hash:
-        raise ckpt.CheckpointError(
-            f"--reference-model {config.reference_model} has another tokenizer than {config.out}: "
-            "a Rho-1 run scores tokens with its reference's tokenizer; use a new --out"
-        )
-    args = ModelArgs(**state["model_args"])
-    if args.max_seq_len < config.seq_len:
-        raise ckpt.CheckpointError(
-            f"--reference-model {config.reference_model} reads {args.max_seq_len} tokens at a "
-            f"time, fewer than --seq-len {config.seq_len}"
-        )
-    model = Transformer(args).to(device)
-    model.load_state_dict(state["model"])
-    model.eval().requires_grad_(False)
-    return model
-
-
 def _pretrain(
     config: PretrainConfig,
     *,
@@ -256,7 +232,7 @@ def _pretrain(
     from . import distributed
     from .galore import state_bytes
     from .model import Transformer
-    from .selection import selective_loss
+    from .selection import reference_model, selective_loss
 
     started = time.perf_counter()
     config = config.resolved()

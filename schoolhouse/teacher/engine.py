@@ -119,7 +119,7 @@ class EngineTeacher:
     @property
     def decoder(self):
         if self._decoder is None:
-            from .steering import Pieces
+            from .steering_tokens import Pieces
 
             self._decoder = Pieces(self.llm.get_tokenizer())
         return self._decoder

@@ -19,7 +19,8 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor
 from vllm.v1.sample.logits_processor.builtin import process_dict_updates
 
-from .steering import STEERING_ENV, Pieces, RowState, SteeringArgs, SteeringError, stop_token_ids
+from .steering import STEERING_ENV, SteeringArgs, SteeringError
+from .steering_tokens import Pieces, RowState, stop_token_ids
 
 __all__ = ["STEERING_ENV", "LexicalSteering"]
 

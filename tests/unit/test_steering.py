@@ -8,17 +8,14 @@ import pytest
 
 from schoolhouse.teacher.steering import (
     FORCE_MARGIN,
-    Pieces,
-    RowState,
     SteeringArgs,
     SteeringError,
-    dry_penalties,
     replay,
     request_args,
-    variants,
     word_forms,
     word_sources,
 )
+from schoolhouse.teacher.steering_tokens import Pieces, RowState, dry_penalties, variants
 
 
 @pytest.fixture(scope="module")
