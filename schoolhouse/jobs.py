@@ -110,6 +110,11 @@ def opener_for(config) -> Opener | None:
     return lambda spec, settings: RayTeacher(spec, settings, config.actors)
 
 
+def _opener(config, options: dict) -> Opener | None:
+    """The caller's `opener` (taken out of `options`), else `opener_for(config)`."""
+    return options.pop("opener", None) or opener_for(config)
+
+
 def generate(
     config: GenerateConfig, teacher: Teacher | None = None, progress: bool = True, **options: Any
 ) -> Summary:
@@ -117,7 +122,7 @@ def generate(
     from .lessons import generation
 
     return generation.generate(config, lesson_kind(config), teacher, progress,
-                               opener=options.pop("opener", None) or opener_for(config),
+                               opener=_opener(config, options),
                                **options)  # fmt: skip
 
 
@@ -127,13 +132,7 @@ def annotate(
     """`schoolhouse annotate`: the teacher scores documents for educational value."""
     from .graders.annotation import annotate as run
 
-    return run(
-        config,
-        teacher,
-        progress,
-        opener=options.pop("opener", None) or opener_for(config),
-        **options,
-    )
+    return run(config, teacher, progress, opener=_opener(config, options), **options)
 
 
 def judge(config: JudgeConfig, teacher: Teacher | None = None, progress: bool = True,
@@ -141,13 +140,7 @@ def judge(config: JudgeConfig, teacher: Teacher | None = None, progress: bool = 
     """`schoolhouse judge`: a sense score for every row."""
     from .graders.sense.job import judge_rows
 
-    return judge_rows(
-        config,
-        teacher,
-        progress,
-        opener=options.pop("opener", None) or opener_for(config),
-        **options,
-    )
+    return judge_rows(config, teacher, progress, opener=_opener(config, options), **options)
 
 
 def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress: bool = True,
@@ -155,13 +148,7 @@ def humaneval(config: HumanEvalConfig, teacher: Teacher | None = None, progress:
     """`schoolhouse teacher humaneval`: a teacher's pass@k on HumanEval, in the sandbox."""
     from .graders.humaneval import humaneval as run
 
-    return run(
-        config,
-        teacher,
-        progress,
-        opener=options.pop("opener", None) or opener_for(config),
-        **options,
-    )
+    return run(config, teacher, progress, opener=_opener(config, options), **options)
 
 
 def web_rules(name: str):
@@ -201,7 +188,7 @@ def selftrain(
         teacher,
         progress,
         log=log,
-        opener=options.pop("opener", None) or opener_for(config),
+        opener=_opener(config, options),
         **options,
     )
 
